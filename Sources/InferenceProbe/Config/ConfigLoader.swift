@@ -1,0 +1,184 @@
+import Foundation
+import Yams
+
+/// Reads and validates the YAML configuration file (`--config.file`).
+///
+/// ```yaml
+/// global:            # optional; every key optional
+///   interval: 30s
+///   timeout: 20s
+///   prompt: "Count from 1 to 20, separated by spaces."
+///   max_tokens: 32
+/// targets:
+///   - name: openai
+///     base_url: https://api.openai.com/v1
+///     model: gpt-4o-mini
+///     transports: [http, http_sse]
+///     api_key_env: OPENAI_API_KEY        # or api_key_file: /etc/secrets/openai
+/// ```
+public enum ConfigLoader {
+    static let globalKeys = ["interval", "timeout", "prompt", "max_tokens"]
+    static let targetKeys = [
+        "name", "base_url", "model", "transports", "api_key_env", "api_key_file", "headers",
+        "interval", "timeout", "prompt", "max_tokens", "websocket_path", "tls",
+    ]
+
+    /// Loads `file`. Every problem is a `ConfigError` naming the file, the key and the reason.
+    public static func load(
+        file: String, environment: [String: String] = ProcessInfo.processInfo.environment,
+        transports: [String] = TransportCatalog.names
+    ) throws(ConfigError) -> ProbeConfig {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            let reason = FileManager.default.fileExists(atPath: file) ? "cannot read the file" : "no such file"
+            throw ConfigError(file: file, key: "", reason: reason)
+        }
+        return try parse(String(decoding: data, as: UTF8.self), file: file, environment: environment,
+                         transports: transports)
+    }
+
+    /// Parses configuration text; `file` is only used in error messages.
+    public static func parse(
+        _ yaml: String, file: String, environment: [String: String] = [:],
+        transports: [String] = TransportCatalog.names
+    ) throws(ConfigError) -> ProbeConfig {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw ConfigError(file: file, key: "", reason: "the file is empty (it needs a targets: list)")
+            }
+            root = node
+        } catch let error as ConfigError {
+            throw error
+        } catch let error as YamlError {
+            throw syntaxError(error, file: file)
+        } catch {
+            throw ConfigError(file: file, key: "", reason: "YAML error: \(error)")
+        }
+        let top = try YAMLConfigNode(node: root, file: file, path: "").mapping(allowed: ["global", "targets"])
+        var defaults = ProbeDefaults()
+        if let global = top["global"] {
+            defaults = try parseDefaults(try global.mapping(allowed: globalKeys), inheriting: defaults)
+        }
+        guard let targetsNode = top["targets"] else {
+            throw ConfigError(file: file, key: "targets", reason: "missing (list at least one target)")
+        }
+        let targetNodes = try targetsNode.sequence()
+        guard !targetNodes.isEmpty else { throw targetsNode.error("must list at least one target") }
+        var targets: [TargetConfig] = []
+        for node in targetNodes {
+            let target = try parseTarget(node, defaults: defaults, environment: environment, transports: transports)
+            if targets.contains(where: { $0.name == target.name }) {
+                throw node.child("name", node.node).error("duplicate target name '\(target.name)'")
+            }
+            targets.append(target)
+        }
+        return ProbeConfig(targets: targets)
+    }
+
+    /// Reads the keys shared by `global:` and a target (a target's values override the global ones).
+    static func parseDefaults(_ keys: [String: YAMLConfigNode], inheriting base: ProbeDefaults) throws(ConfigError) -> ProbeDefaults {
+        var defaults = base
+        if let value = keys["interval"] { defaults.interval = try value.positiveDuration() }
+        if let value = keys["timeout"] { defaults.timeout = try value.positiveDuration() }
+        if let value = keys["prompt"] { defaults.prompt = try value.nonEmptyString() }
+        if let value = keys["max_tokens"] { defaults.maxTokens = try value.positiveInt() }
+        return defaults
+    }
+
+    static func parseTarget(
+        _ node: YAMLConfigNode, defaults: ProbeDefaults, environment: [String: String], transports known: [String]
+    ) throws(ConfigError) -> TargetConfig {
+        let keys = try node.mapping(allowed: targetKeys)
+        func required(_ key: String) throws(ConfigError) -> YAMLConfigNode {
+            guard let value = keys[key] else {
+                throw ConfigError(file: node.file, key: "\(node.path).\(key)", line: node.line, reason: "missing")
+            }
+            return value
+        }
+        let name = try required("name").nonEmptyString()
+        guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_-.".contains($0)) }) else {
+            throw try required("name").error("'\(name)' may only hold letters, digits, '_', '-' and '.'")
+        }
+        let urlNode = try required("base_url")
+        let baseURL: BaseURL
+        switch BaseURL.parse(try urlNode.nonEmptyString()) {
+        case .success(let url): baseURL = url
+        case .failure(let reason): throw urlNode.error("invalid URL: \(reason)")
+        }
+        let model = try required("model").nonEmptyString()
+
+        let transportsNode = try required("transports")
+        var transports: [String] = []
+        for element in try transportsNode.sequence() {
+            let transport = try element.string()
+            guard known.contains(transport) else {
+                throw element.error("unknown transport '\(transport)' (expected one of: \(known.joined(separator: ", ")))")
+            }
+            guard !transports.contains(transport) else { throw element.error("transport '\(transport)' is listed twice") }
+            transports.append(transport)
+        }
+        guard !transports.isEmpty else { throw transportsNode.error("must list at least one transport") }
+
+        var apiKey: APIKey?
+        switch (keys["api_key_env"], keys["api_key_file"]) {
+        case (.some(let env), .some):
+            throw env.error("set either api_key_env or api_key_file, not both")
+        case (.some(let env), .none):
+            apiKey = try resolve(.environment(try env.nonEmptyString()), at: env, environment: environment)
+        case (.none, .some(let file)):
+            apiKey = try resolve(.file(try file.nonEmptyString()), at: file, environment: environment)
+        case (.none, .none):
+            apiKey = nil
+        }
+
+        var headers: [(name: String, value: String)] = []
+        if let headersNode = keys["headers"] {
+            guard let mapping = headersNode.node.mapping else { throw headersNode.error("must be a mapping of header names to values") }
+            for (key, value) in mapping {
+                guard let header = key.string, !header.isEmpty,
+                      header.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_".contains($0)) }) else {
+                    throw headersNode.error("has an invalid header name")
+                }
+                // The value may be a credential: the error names the header, never the value.
+                guard let text = value.scalar?.string, !text.contains(where: \.isNewline) else {
+                    throw headersNode.child(header, value).error("must be a single-line string")
+                }
+                headers.append((header, text))
+            }
+        }
+
+        let settings = try parseDefaults(keys, inheriting: defaults)
+        var target = TargetConfig(name: name, baseURL: baseURL, model: model, transports: transports,
+                                  apiKey: apiKey, headers: headers, defaults: settings)
+        if let path = keys["websocket_path"] {
+            target.websocketPath = String(try path.nonEmptyString().drop(while: { $0 == "/" }))
+        }
+        if let tlsNode = keys["tls"] {
+            let tls = try tlsNode.mapping(allowed: ["insecure_skip_verify", "ca_file"])
+            if let value = tls["insecure_skip_verify"] { target.tls.insecureSkipVerify = try value.bool() }
+            if let value = tls["ca_file"] {
+                let path = try value.nonEmptyString()
+                guard FileManager.default.isReadableFile(atPath: path) else { throw value.error("cannot read \(path)") }
+                target.tls.caFile = path
+            }
+        }
+        return target
+    }
+
+    static func resolve(_ source: SecretSource, at node: YAMLConfigNode, environment: [String: String]) throws(ConfigError) -> APIKey {
+        switch APIKey.resolve(source, environment: environment) {
+        case .success(let key): return key
+        case .failure(let reason): throw node.error(reason.description)
+        }
+    }
+
+    static func syntaxError(_ error: YamlError, file: String) -> ConfigError {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+             .composer(_, let problem, let mark, _):
+            return ConfigError(file: file, key: "", line: mark.line, reason: "YAML syntax error: \(problem) (column \(mark.column))")
+        default:
+            return ConfigError(file: file, key: "", reason: "YAML error: \(error)")
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Yams
+
+/// A YAML node together with where it is (file, key path, line), so every error can say exactly that.
+struct YAMLConfigNode {
+    let node: Node
+    let file: String
+    let path: String
+
+    var line: Int? { node.mark.map { $0.line } }
+
+    func error(_ reason: String) -> ConfigError {
+        ConfigError(file: file, key: path, line: line, reason: reason)
+    }
+
+    func child(_ key: String, _ node: Node) -> YAMLConfigNode {
+        YAMLConfigNode(node: node, file: file, path: path.isEmpty ? key : "\(path).\(key)")
+    }
+
+    /// The mapping's entries; a key outside `allowed` is an error (typos must not be silently ignored).
+    func mapping(allowed: [String]) throws(ConfigError) -> [String: YAMLConfigNode] {
+        guard let mapping = node.mapping else { throw error("must be a mapping") }
+        var entries: [String: YAMLConfigNode] = [:]
+        for (key, value) in mapping {
+            guard let name = key.string else { throw error("has a key that is not a string") }
+            guard allowed.contains(name) else {
+                throw child(name, value).error("unknown key (expected one of: \(allowed.joined(separator: ", ")))")
+            }
+            entries[name] = child(name, value)
+        }
+        return entries
+    }
+
+    func sequence() throws(ConfigError) -> [YAMLConfigNode] {
+        guard let sequence = node.sequence else { throw error("must be a list") }
+        return sequence.enumerated().map { index, element in
+            YAMLConfigNode(node: element, file: file, path: "\(path)[\(index)]")
+        }
+    }
+
+    func string() throws(ConfigError) -> String {
+        guard let scalar = node.scalar else { throw error("must be a string") }
+        return scalar.string
+    }
+
+    func nonEmptyString() throws(ConfigError) -> String {
+        let value = try string()
+        guard !value.isEmpty else { throw error("must not be empty") }
+        return value
+    }
+
+    func bool() throws(ConfigError) -> Bool {
+        guard let value = node.bool else { throw error("must be true or false") }
+        return value
+    }
+
+    func positiveInt() throws(ConfigError) -> Int {
+        guard let value = node.int, value > 0 else { throw error("must be a positive whole number") }
+        return value
+    }
+
+    func positiveDuration() throws(ConfigError) -> Duration {
+        let text = try string()
+        guard let value = PrometheusDuration.parse(text), value > .zero else {
+            throw error("'\(text)' is not a positive duration (write e.g. 500ms, 15s, 1m)")
+        }
+        return value
+    }
+}

@@ -1,0 +1,44 @@
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The sidecar's HTTP endpoint: `/metrics` (Prometheus text format), `/-/healthy`, `/-/ready` and a
+/// plain-text status page at `/`.
+public enum MetricsEndpoint {
+    /// Content type of the Prometheus text exposition format.
+    static let metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    /// Builds the endpoint's application; `onListening` receives the bound port (useful with port 0).
+    public static func application(
+        address: ListenAddress, metrics: ProbeMetrics, board: ProbeStatusBoard, logger: Logger,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        router.get("metrics") { _, _ in
+            text(metrics.exposition(), contentType: metricsContentType)
+        }
+        router.get("-/healthy") { _, _ in
+            text(Array("Healthy.\n".utf8))
+        }
+        router.get("-/ready") { _, _ in
+            board.isRunning
+                ? text(Array("Ready.\n".utf8))
+                : text(Array("Not ready: the scheduler is not running.\n".utf8), status: .serviceUnavailable)
+        }
+        router.get("/") { _, _ in
+            text(Array(board.renderText().utf8))
+        }
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? address.port) },
+            logger: logger
+        )
+    }
+
+    private static func text(_ bytes: [UInt8], contentType: String = "text/plain; charset=utf-8",
+                             status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: contentType],
+                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}

@@ -1,0 +1,40 @@
+import Prometheus
+
+/// Every series name the sidecar exports, with its help text: the single source of the metrics reference.
+/// (Computed properties: `MetricNameDescriptor` is not `Sendable`, so it cannot be a stored static.)
+enum MetricCatalog {
+    private static func name(_ metric: String, unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "inference_probe", metricName: metric, unitName: unit, helpText: help)
+    }
+
+    static var buildInfo: MetricNameDescriptor { name("build", unit: "info", "Build information of the running inference-probe; always 1.") }
+    static var probes: MetricNameDescriptor { name("probes", unit: "total", "Probes run, by outcome.") }
+    static var outputTokens: MetricNameDescriptor { name(
+        "output_tokens", unit: "total", "Output tokens of successful probes (usage.completion_tokens, else chunks counted).") }
+    static var lastSuccess: MetricNameDescriptor { name("last_probe", unit: "success", "1 if the last probe succeeded, 0 otherwise.") }
+    static var lastTimestamp: MetricNameDescriptor { name(
+        "last_probe_timestamp", unit: "seconds", "Unix time at which the last probe finished.") }
+    static var connectionSetup: MetricNameDescriptor { name(
+        "connection_setup", unit: "seconds", "Time to open a connection: DNS, TCP connect, TLS and WebSocket upgrade.") }
+    static var connectionPhase: MetricNameDescriptor { name(
+        "connection_phase", unit: "seconds",
+        "Duration of each phase of the last connection opened: dns, connect, tls, websocket_upgrade.") }
+    static var timeToFirstByte: MetricNameDescriptor { name(
+        "time_to_first_byte", unit: "seconds", "Time from sending the request to the first response byte.") }
+    static var timeToFirstToken: MetricNameDescriptor { name(
+        "time_to_first_token", unit: "seconds",
+        "Time from sending the request to the first chunk carrying output text (streaming transports).") }
+    static var interTokenLatency: MetricNameDescriptor { name(
+        "inter_token_latency", unit: "seconds", "Gap between consecutive output chunks of a stream.") }
+    static var requestDuration: MetricNameDescriptor { name(
+        "request_duration", unit: "seconds", "End-to-end time from sending the request to the end of the response.") }
+    static var outputTokenRate: MetricNameDescriptor { name(
+        "output_tokens_per_second", unit: "",
+        "Generation speed: output tokens after the first per second of streaming, or per request second without streaming.") }
+
+    static let ttftBuckets = [0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20, 30]
+    static let interTokenBuckets = [0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1, 2]
+    static let durationBuckets = [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20, 30, 60, 120]
+    static let connectBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+    static let tokenRateBuckets = [1.0, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000]
+}

@@ -1,0 +1,66 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import NIOWebSocket
+
+/// A failed probe: the outcome it counts as and a short reason for logs and the status page.
+public struct ProbeFailure: Error, Sendable, CustomStringConvertible {
+    public var outcome: ProbeOutcome
+    public var detail: String
+    /// HTTP status, when the failure is an HTTP answer.
+    public var status: Int?
+
+    public init(_ outcome: ProbeOutcome, _ detail: String, status: Int? = nil) {
+        self.outcome = outcome
+        self.detail = detail
+        self.status = status
+    }
+
+    public var description: String { "\(outcome.rawValue): \(detail)" }
+
+    /// The failure for an HTTP status that is not 2xx.
+    static func httpStatus(_ code: Int, message: String?) -> ProbeFailure {
+        let text = message.map { "HTTP \(code): \($0)" } ?? "HTTP \(code)"
+        return ProbeFailure(code == 429 ? .rateLimited : .httpError, text, status: code)
+    }
+
+    /// Maps any error raised while probing to the outcome it stands for.
+    static func classify(_ error: any Error) -> ProbeFailure {
+        switch error {
+        case let failure as ProbeFailure:
+            return failure
+        case let error as IOError:
+            switch error.errnoCode {
+            case ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EADDRNOTAVAIL:
+                return ProbeFailure(.connectError, "connect: \(error.description)")
+            case ECONNRESET, EPIPE:
+                return ProbeFailure(.connectionClosed, "connection reset by peer")
+            case ETIMEDOUT:
+                return ProbeFailure(.timeout, "connect: \(error.description)")
+            default:
+                return ProbeFailure(.connectError, error.description)
+            }
+        case let error as ChannelError:
+            switch error {
+            case .connectTimeout: return ProbeFailure(.timeout, "connect timed out")
+            case .eof, .ioOnClosedChannel, .alreadyClosed, .outputClosed, .inputClosed:
+                return ProbeFailure(.connectionClosed, "connection closed before the response ended")
+            default: return ProbeFailure(.connectError, "\(error)")
+            }
+        case is NIOSSLError, is NIOSSLExtraError, is BoringSSLError:
+            return ProbeFailure(.tlsError, "TLS: \(error)")
+        case is SocketAddressError:
+            return ProbeFailure(.dnsError, "DNS: \(error)")
+        case let error as NIOWebSocketError:
+            switch error {
+            case .invalidFrameLength: return ProbeFailure(.protocolError, "WebSocket frame larger than the limit")
+            default: return ProbeFailure(.protocolError, "WebSocket: \(error)")
+            }
+        case is HTTPParserError, is NIOHTTPClientUpgradeError, is NIOWebSocketUpgradeError:
+            return ProbeFailure(.protocolError, "\(error)")
+        default:
+            return ProbeFailure(.protocolError, "\(error)")
+        }
+    }
+}

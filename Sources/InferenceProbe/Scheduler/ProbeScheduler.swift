@@ -1,0 +1,88 @@
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// Probes every target x transport on its own interval, each pair in its own task so that a slow or
+/// stalled target never delays another. On graceful shutdown (SIGTERM) it stops starting probes, lets
+/// the ones in flight finish (each bounded by its timeout) and returns.
+public struct ProbeScheduler: Service {
+    /// A prober and the schedule it runs on.
+    struct Job: Sendable {
+        var key: SeriesKey
+        var prober: any TransportProber
+        var interval: Duration
+    }
+
+    let jobs: [Job]
+    let sink: @Sendable (ProbeResult) -> Void
+    let logger: Logger
+
+    /// Builds one prober per target x transport; throws if a target cannot be probed (e.g. a bad CA file).
+    /// `sink` receives every result, in the probing task, as soon as the probe ends.
+    public init(
+        config: ProbeConfig, group: any EventLoopGroup, logger: Logger,
+        sink: @escaping @Sendable (ProbeResult) -> Void
+    ) throws {
+        var jobs: [Job] = []
+        for target in config.targets {
+            for transport in target.transports {
+                guard let type = TransportCatalog.prober(named: transport) else { continue }
+                do {
+                    jobs.append(Job(
+                        key: SeriesKey(target: target.name, model: target.model, transport: transport),
+                        prober: try type.init(target: target, group: group), interval: target.interval))
+                } catch {
+                    throw SchedulerError(description: "target \(target.name), transport \(transport): \(error)")
+                }
+            }
+        }
+        self.jobs = jobs
+        self.sink = sink
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            for job in jobs {
+                group.addTask { await self.loop(job) }
+            }
+        }
+    }
+
+    private func loop(_ job: Job) async {
+        // Spread the first probes over a tenth of the interval (at most 2 s) so targets do not fire together.
+        let spread = min(job.interval / 10, .seconds(2))
+        var next = ContinuousClock.now + spread * Double.random(in: 0..<1)
+        while !Task.isShuttingDownGracefully {
+            let wakeUp = next
+            guard (try? await cancelWhenGracefulShutdown({ try await Task.sleep(until: wakeUp, clock: .continuous) })) != nil
+            else { break }
+            let started = ContinuousClock.now
+            let result = await job.prober.probe()
+            sink(result)
+            log(result)
+            // Fixed rate with ±5% jitter; a probe longer than its interval is followed at once.
+            next = max(started + job.interval * Double.random(in: 0.95...1.05), .now)
+        }
+        await job.prober.shutdown()
+    }
+
+    private func log(_ result: ProbeResult) {
+        var metadata: Logger.Metadata = [
+            "target": "\(result.key.target)", "model": "\(result.key.model)",
+            "transport": "\(result.key.transport)", "outcome": "\(result.outcome.rawValue)",
+        ]
+        if let duration = ProbeMeasurement(result).duration { metadata["duration_seconds"] = "\(duration)" }
+        if result.outcome == .success {
+            logger.debug("probe succeeded", metadata: metadata)
+        } else {
+            metadata["detail"] = "\(result.detail ?? "")"
+            logger.warning("probe failed", metadata: metadata)
+        }
+    }
+}
+
+/// A target that cannot be probed at all with its settings.
+public struct SchedulerError: Error, CustomStringConvertible {
+    public var description: String
+}

@@ -1,0 +1,75 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// The latest result of every series, for the status page and the readiness check.
+public final class ProbeStatusBoard: Sendable {
+    /// What the status page shows of one series.
+    public struct Entry: Sendable {
+        public var result: ProbeResult
+        public var measurement: ProbeMeasurement
+        public var finishedAt: Date
+        public var probes: Int
+        public var failures: Int
+    }
+
+    private let entries = NIOLockedValueBox<[SeriesKey: Entry]>([:])
+    private let running = NIOLockedValueBox(false)
+    private let keys: [SeriesKey]
+
+    public init(keys: [SeriesKey]) {
+        self.keys = keys
+    }
+
+    /// `true` while the scheduler is probing (drives `/-/ready`).
+    public var isRunning: Bool {
+        get { running.withLockedValue { $0 } }
+    }
+
+    public func setRunning(_ value: Bool) {
+        running.withLockedValue { $0 = value }
+    }
+
+    public func record(_ result: ProbeResult, at date: Date = Date()) {
+        entries.withLockedValue { entries in
+            var entry = entries[result.key] ?? Entry(
+                result: result, measurement: ProbeMeasurement(result), finishedAt: date, probes: 0, failures: 0)
+            entry.result = result
+            entry.measurement = ProbeMeasurement(result)
+            entry.finishedAt = date
+            entry.probes += 1
+            if result.outcome != .success { entry.failures += 1 }
+            entries[result.key] = entry
+        }
+    }
+
+    /// Every configured series in configuration order, with its latest entry once it has one.
+    public func snapshot() -> [(key: SeriesKey, entry: Entry?)] {
+        let current = entries.withLockedValue { $0 }
+        return keys.map { ($0, current[$0]) }
+    }
+
+    /// A plain-text table of the latest results (no secrets: only labels, outcomes and figures).
+    public func renderText() -> String {
+        var lines = ["inference-probe \(BuildInfo.version)", "",
+                     "target/model/transport".padding(toLength: 44, withPad: " ", startingAt: 0)
+                        + " probes  failed  last      ttft_s   duration_s  detail"]
+        for (key, entry) in snapshot() {
+            let name = key.description.padding(toLength: 44, withPad: " ", startingAt: 0)
+            guard let entry else {
+                lines.append("\(name) no probe finished yet")
+                continue
+            }
+            func figure(_ value: Double?) -> String {
+                (value.map { String(format: "%.4f", $0) } ?? "-").padding(toLength: 9, withPad: " ", startingAt: 0)
+            }
+            lines.append([
+                name, String(entry.probes).padding(toLength: 7, withPad: " ", startingAt: 0),
+                String(entry.failures).padding(toLength: 7, withPad: " ", startingAt: 0),
+                entry.result.outcome.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0),
+                figure(entry.measurement.timeToFirstToken), figure(entry.measurement.duration) + "  ",
+                entry.result.detail ?? "",
+            ].joined(separator: " "))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

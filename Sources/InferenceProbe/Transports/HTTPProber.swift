@@ -1,0 +1,16 @@
+import NIOCore
+
+/// `http`: one non-streaming `POST /chat/completions` on a fresh connection, answered by one JSON body.
+/// No per-token timings exist; output tokens come from `usage`.
+public struct HTTPProber: TransportProber {
+    public static let name = "http"
+    private let roundTrip: HTTPRoundTrip
+
+    public init(target: TargetConfig, group: any EventLoopGroup) throws {
+        roundTrip = try HTTPRoundTrip(target: target, transport: Self.name, streaming: false, group: group)
+    }
+
+    public func probe() async -> ProbeResult {
+        await roundTrip.run()
+    }
+}

@@ -1,0 +1,16 @@
+import NIOCore
+
+/// `http_sse`: a streaming `POST /chat/completions` (`"stream": true`) on a fresh connection, read as
+/// Server-Sent Events up to `data: [DONE]`, each content chunk timestamped as it arrives.
+public struct SSEProber: TransportProber {
+    public static let name = "http_sse"
+    private let roundTrip: HTTPRoundTrip
+
+    public init(target: TargetConfig, group: any EventLoopGroup) throws {
+        roundTrip = try HTTPRoundTrip(target: target, transport: Self.name, streaming: true, group: group)
+    }
+
+    public func probe() async -> ProbeResult {
+        await roundTrip.run()
+    }
+}

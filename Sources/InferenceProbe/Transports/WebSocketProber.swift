@@ -1,0 +1,134 @@
+import NIOCore
+import NIOHTTP1
+import NIOWebSocket
+
+/// `websocket`: chat completions over a persistent RFC 6455 WebSocket (`GET {base}/stream`, upgraded).
+///
+/// Each probe sends the request (with `"stream": true`) as one text message and reads one text message per
+/// `chat.completion.chunk` until a `[DONE]` message. The connection stays open for the next probe; the
+/// probe that opens it reports the connection phases, including the upgrade. Any failure closes it.
+public actor WebSocketProber: TransportProber {
+    public static let name = "websocket"
+    /// Largest frame accepted from the server; a larger one is a protocol error.
+    static let maxFrameBytes = 1 << 20
+
+    private struct Session: Sendable {
+        var channel: any Channel
+        var handler: NIOLoopBound<WebSocketExchangeHandler>
+    }
+
+    private enum Upgrade: Sendable {
+        case upgraded(Session, ConnectionPhases, upgradedAt: ProbeInstant)
+        case refused(EventLoopFuture<ExchangeReport>)
+    }
+
+    private let target: TargetConfig
+    private let key: SeriesKey
+    private let connector: ProbeConnector
+    private var session: Session?
+
+    public init(target: TargetConfig, group: any EventLoopGroup) throws {
+        self.target = target
+        self.key = SeriesKey(target: target.name, model: target.model, transport: Self.name)
+        self.connector = try ProbeConnector(target: target, group: group)
+    }
+
+    public func probe() async -> ProbeResult {
+        let reusable = session.flatMap { $0.channel.isActive ? $0 : nil }
+        var result = ProbeResult(
+            key: key, timeline: ProbeTimeline(started: .now), streamed: true, connectionReused: reusable != nil)
+        let deadline = result.timeline.started + target.timeout
+        do {
+            let session: Session
+            if let reusable {
+                session = reusable
+            } else {
+                session = try await connect(deadline: deadline, timeline: &result.timeline)
+                self.session = session
+            }
+            let request = ChatCompletionRequest(
+                model: target.model, prompt: target.prompt, maxTokens: target.maxTokens, stream: true
+            ).jsonBytes()
+            let exchange = session.channel.eventLoop.makePromise(of: ExchangeReport.self)
+            let timer = session.channel.armDeadline(deadline, what: "stream") { exchange.fail($0) }
+            defer { timer.cancel() }
+            session.channel.eventLoop.execute {
+                session.handler.value.start(request: request, promise: exchange)
+            }
+            let report = try await exchange.futureResult.get()
+            report.apply(to: &result)
+        } catch {
+            result.record(ProbeFailure.classify(error)) { $0.redactingSecrets(of: target) }
+            await shutdown()
+        }
+        return result
+    }
+
+    public func shutdown() async {
+        guard let session else { return }
+        self.session = nil
+        try? await session.channel.close()
+    }
+
+    private func connect(deadline: ProbeInstant, timeline: inout ProbeTimeline) async throws(ProbeFailure) -> Session {
+        let eventLoop = connector.group.next()
+        let upgrade = eventLoop.makePromise(of: Upgrade.self)
+        let head = upgradeRequestHead()
+        let channel: any Channel
+        do {
+            channel = try await connector.connect(on: eventLoop, deadline: deadline, timeline: &timeline) { channel, _ in
+                let upgrader = NIOTypedWebSocketClientUpgrader<Upgrade>(maxFrameSize: Self.maxFrameBytes) { channel, _ in
+                    channel.eventLoop.makeCompletedFuture {
+                        let upgradedAt = ProbeInstant.now
+                        let handler = WebSocketExchangeHandler()
+                        let sync = channel.pipeline.syncOperations
+                        try sync.addHandler(handler)
+                        let phases = try sync.handler(type: ConnectionPhaseRecorder.self).phases
+                        let session = Session(channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
+                        return .upgraded(session, phases, upgradedAt: upgradedAt)
+                    }
+                }
+                let configuration = NIOTypedHTTPClientUpgradeConfiguration<Upgrade>(
+                    upgradeRequestHead: head, upgraders: [upgrader],
+                    notUpgradingCompletionHandler: { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            let refusal = channel.eventLoop.makePromise(of: ExchangeReport.self)
+                            try channel.pipeline.syncOperations.addHandler(
+                                HTTPExchangeHandler(kind: .refusedUpgrade, promise: refusal))
+                            return .refused(refusal.futureResult)
+                        }
+                    })
+                try channel.pipeline.syncOperations
+                    .configureUpgradableHTTPClientPipeline(configuration: .init(upgradeConfiguration: configuration))
+                    .cascade(to: upgrade)
+            }
+        } catch {
+            upgrade.fail(error)
+            throw error
+        }
+        let timer = channel.armDeadline(deadline, what: "WebSocket upgrade") { upgrade.fail($0) }
+        defer { timer.cancel() }
+        do {
+            switch try await upgrade.futureResult.get() {
+            case .upgraded(let session, let phases, let upgradedAt):
+                timeline.connected = phases.connected
+                timeline.tlsEstablished = phases.tlsEstablished
+                timeline.upgraded = upgradedAt
+                return session
+            case .refused(let refusal):
+                _ = try await refusal.get()
+                throw ProbeFailure(.httpError, "WebSocket upgrade refused")
+            }
+        } catch {
+            channel.close(promise: nil)
+            throw ProbeFailure.classify(error)
+        }
+    }
+
+    private func upgradeRequestHead() -> HTTPRequestHead {
+        var headers = HTTPHeaders.probeRequest(for: target)
+        headers.replaceOrAdd(name: "Content-Length", value: "0")
+        return HTTPRequestHead(
+            version: .http1_1, method: .GET, uri: target.baseURL.path(for: target.websocketPath), headers: headers)
+    }
+}

@@ -1,0 +1,138 @@
+import NIOCore
+import NIOHTTP1
+
+/// Drives one chat-completions POST on a fresh HTTP/1.1 connection and reads the answer on the event loop:
+/// a single JSON body (`.json`) or a `text/event-stream` of chunks (`.serverSentEvents`), timestamping
+/// the first byte and every content chunk as it is read. Any non-2xx answer becomes an HTTP failure.
+final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    enum BodyKind {
+        case json
+        case serverSentEvents
+        /// A refused WebSocket upgrade: any answer is a failure, read only for its status and message.
+        case refusedUpgrade
+    }
+
+    /// Largest body read for a JSON answer or an error message.
+    static let maxBodyBytes = 8 << 20
+
+    private let kind: BodyKind
+    private let promise: EventLoopPromise<ExchangeReport>
+    private var report: ExchangeReport
+    private var status = 0
+    private var body: [UInt8] = []
+    private var events = ServerSentEventDecoder()
+    private var tokens = TokenStreamAccumulator()
+    private var sawDone = false
+
+    init(kind: BodyKind, promise: EventLoopPromise<ExchangeReport>) {
+        self.kind = kind
+        self.promise = promise
+        self.report = ExchangeReport(requestStarted: .now, ended: .now)
+    }
+
+    private var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    /// Writes the request as soon as `ready` succeeds (after TCP, or after TLS); fails the exchange if not.
+    func start(when ready: EventLoopFuture<ConnectionPhases>, head: HTTPRequestHead, body: [UInt8]) {
+        ready.assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let phases):
+                self.report.phases = phases
+                self.write(head: head, body: body)
+            case .failure(let error):
+                self.promise.fail(ProbeFailure.classify(error))
+            }
+        }
+    }
+
+    private func write(head: HTTPRequestHead, body: [UInt8]) {
+        guard let context else { return }
+        report.requestStarted = .now
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
+        let written = context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.assumeIsolated().whenSuccess { self.report.requestWritten = .now }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let now = ProbeInstant.now
+        do {
+            switch unwrapInboundIn(data) {
+            case .head(let head):
+                report.firstByte = now
+                status = Int(head.status.code)
+                report.status = status
+                if kind == .refusedUpgrade || !(200..<300).contains(status) { break }
+                let contentType = head.headers.first(name: "content-type")?.lowercased() ?? ""
+                if kind == .serverSentEvents && !contentType.hasPrefix("text/event-stream") {
+                    throw ProbeFailure(.protocolError, "expected text/event-stream, got '\(contentType.prefix(60))'")
+                }
+            case .body(let buffer):
+                if kind == .serverSentEvents && (200..<300).contains(status) {
+                    for event in try events.feed(buffer.readableBytesView) where !sawDone {
+                        if event.elementsEqual("[DONE]".utf8) {
+                            sawDone = true
+                        } else {
+                            try tokens.receive(event, at: now)
+                        }
+                    }
+                } else {
+                    guard body.count + buffer.readableBytes <= Self.maxBodyBytes else {
+                        throw ProbeFailure(.protocolError, "response body larger than \(Self.maxBodyBytes) bytes")
+                    }
+                    body.append(contentsOf: buffer.readableBytesView)
+                }
+            case .end:
+                report.ended = now
+                try finish()
+                promise.succeed(report)
+                context.close(promise: nil)
+            }
+        } catch {
+            fail(context: context, error)
+        }
+    }
+
+    private func finish() throws(ProbeFailure) {
+        if kind == .refusedUpgrade {
+            let failure = ProbeFailure.httpStatus(status, message: ChatCompletionPayload.errorMessage(in: body))
+            throw ProbeFailure(failure.outcome, "WebSocket upgrade refused: \(failure.detail)", status: status)
+        }
+        guard (200..<300).contains(status) else {
+            throw ProbeFailure.httpStatus(status, message: ChatCompletionPayload.errorMessage(in: body))
+        }
+        switch kind {
+        case .serverSentEvents:
+            guard sawDone else { throw ProbeFailure(.protocolError, "event stream ended without data: [DONE]") }
+            report.tokens = tokens.tokens
+            report.contentChunks = tokens.tokens.count
+            report.reportedOutputTokens = tokens.reportedOutputTokens
+        case .json, .refusedUpgrade:
+            let payload = try ChatCompletionPayload.decode(body)
+            report.contentChunks = payload.hasContent ? 1 : 0
+            report.reportedOutputTokens = payload.usage?.completion_tokens
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        fail(context: context, error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        promise.fail(ProbeFailure(.connectionClosed, "connection closed before the response ended"))
+        context.fireChannelInactive()
+    }
+
+    private func fail(context: ChannelHandlerContext, _ error: any Error) {
+        promise.fail(ProbeFailure.classify(error))
+        context.close(promise: nil)
+    }
+}

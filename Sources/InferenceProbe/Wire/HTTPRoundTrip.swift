@@ -1,0 +1,57 @@
+import NIOCore
+import NIOHTTP1
+
+/// One chat-completions POST on a fresh connection, shared by the `http` and `http_sse` probers.
+struct HTTPRoundTrip: Sendable {
+    let target: TargetConfig
+    let key: SeriesKey
+    let streaming: Bool
+    let connector: ProbeConnector
+
+    init(target: TargetConfig, transport: String, streaming: Bool, group: any EventLoopGroup) throws {
+        self.target = target
+        self.key = SeriesKey(target: target.name, model: target.model, transport: transport)
+        self.streaming = streaming
+        self.connector = try ProbeConnector(target: target, group: group)
+    }
+
+    func run() async -> ProbeResult {
+        var result = ProbeResult(key: key, timeline: ProbeTimeline(started: .now), streamed: streaming)
+        let deadline = result.timeline.started + target.timeout
+        let eventLoop = connector.group.next()
+        let exchange = eventLoop.makePromise(of: ExchangeReport.self)
+        let (head, body) = request()
+        let kind: HTTPExchangeHandler.BodyKind = streaming ? .serverSentEvents : .json
+        do {
+            let channel = try await connector.connect(on: eventLoop, deadline: deadline, timeline: &result.timeline) {
+                channel, ready in
+                try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                let handler = HTTPExchangeHandler(kind: kind, promise: exchange)
+                try channel.pipeline.syncOperations.addHandler(handler)
+                handler.start(when: ready, head: head, body: body)
+            }
+            let timer = channel.armDeadline(deadline, what: "response") { exchange.fail($0) }
+            defer { timer.cancel() }
+            let report = try await exchange.futureResult.get()
+            report.apply(to: &result)
+        } catch {
+            exchange.fail(error)
+            result.record(ProbeFailure.classify(error)) { $0.redactingSecrets(of: target) }
+        }
+        return result
+    }
+
+    private func request() -> (HTTPRequestHead, [UInt8]) {
+        let body = ChatCompletionRequest(
+            model: target.model, prompt: target.prompt, maxTokens: target.maxTokens, stream: streaming
+        ).jsonBytes()
+        var headers = HTTPHeaders.probeRequest(for: target)
+        headers.replaceOrAdd(name: "Content-Type", value: "application/json")
+        headers.replaceOrAdd(name: "Accept", value: streaming ? "text/event-stream" : "application/json")
+        headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
+        headers.replaceOrAdd(name: "Connection", value: "close")
+        let head = HTTPRequestHead(
+            version: .http1_1, method: .POST, uri: target.baseURL.path(for: "chat/completions"), headers: headers)
+        return (head, body)
+    }
+}

@@ -1,0 +1,104 @@
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// Opens the connection of one probe: resolves the host, connects TCP, adds TLS for https, all under the
+/// probe's deadline, recording when each phase finished.
+struct ProbeConnector: Sendable {
+    let group: any EventLoopGroup
+    let tls: NIOSSLContext?
+    let host: String
+    let port: Int
+
+    /// Builds the connector for a target; a bad CA file fails here, at start-up.
+    init(target: TargetConfig, group: any EventLoopGroup) throws {
+        self.group = group
+        self.host = target.baseURL.host
+        self.port = target.baseURL.port
+        guard target.baseURL.secure else {
+            self.tls = nil
+            return
+        }
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        if target.tls.insecureSkipVerify { configuration.certificateVerification = .none }
+        if let caFile = target.tls.caFile {
+            configuration.trustRoots = .file(caFile)
+        }
+        self.tls = try NIOSSLContext(configuration: configuration)
+    }
+
+    /// Connects on `eventLoop`. `configure` runs on the loop and adds the protocol handlers above the
+    /// phase recorder; it is handed a future that succeeds when requests can be written (after TLS).
+    func connect(
+        on eventLoop: any EventLoop, deadline: ProbeInstant, timeline: inout ProbeTimeline,
+        configure: @escaping @Sendable (any Channel, EventLoopFuture<ConnectionPhases>) throws -> Void
+    ) async throws(ProbeFailure) -> any Channel {
+        let address = try await resolve(on: eventLoop, deadline: deadline)
+        timeline.resolved = .now
+        let ready = eventLoop.makePromise(of: ConnectionPhases.self)
+        let remaining = max(deadline - .now, .milliseconds(1))
+        let tls = self.tls
+        let serverName = Self.isIPAddress(host) ? nil : host
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(.nanoseconds(Int64(remaining.seconds * 1e9)))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    if let tls {
+                        try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
+                    }
+                    try sync.addHandler(ConnectionPhaseRecorder(expectsTLS: tls != nil, ready: ready))
+                    try configure(channel, ready.futureResult)
+                }
+            }
+        do {
+            return try await bootstrap.connect(to: address).get()
+        } catch {
+            ready.fail(error)
+            throw ProbeFailure.classify(error)
+        }
+    }
+
+    /// Resolves the host on NIO's thread pool; the deadline wins over a hung resolver.
+    private func resolve(on eventLoop: any EventLoop, deadline: ProbeInstant) async throws(ProbeFailure) -> SocketAddress {
+        let (host, port) = (self.host, self.port)
+        let resolved = eventLoop.makePromise(of: SocketAddress.self)
+        NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) {
+            try SocketAddress.makeAddressResolvingHost(host, port: port)
+        }.cascade(to: resolved)
+        let timer = eventLoop.scheduleTask(deadline: .deadline(for: deadline)) {
+            resolved.fail(ProbeFailure(.timeout, "DNS resolution of \(host) timed out"))
+        }
+        defer { timer.cancel() }
+        do {
+            return try await resolved.futureResult.get()
+        } catch {
+            throw ProbeFailure.classify(error)
+        }
+    }
+
+    static func isIPAddress(_ host: String) -> Bool {
+        (try? SocketAddress(ipAddress: host, port: 0)) != nil
+    }
+}
+
+extension NIODeadline {
+    /// The NIO deadline at the same moment as a `ContinuousClock` instant.
+    static func deadline(for instant: ProbeInstant) -> NIODeadline {
+        let remaining = ProbeInstant.now.duration(to: instant)
+        return .now() + .nanoseconds(Int64(max(remaining.seconds, 0) * 1e9))
+    }
+}
+
+extension Channel {
+    /// When `deadline` passes, calls `fail` with a timeout and closes the channel; cancel it when done.
+    func armDeadline(
+        _ deadline: ProbeInstant, what: String, fail: @escaping @Sendable (ProbeFailure) -> Void
+    ) -> Scheduled<Void> {
+        eventLoop.scheduleTask(deadline: .deadline(for: deadline)) {
+            fail(ProbeFailure(.timeout, "no complete \(what) before the probe timeout"))
+            self.close(promise: nil)
+        }
+    }
+}

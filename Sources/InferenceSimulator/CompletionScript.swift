@@ -1,0 +1,50 @@
+import NIOConcurrencyHelpers
+
+/// What the simulator will do for one request: fail, or emit `tokens` after the given delays.
+struct CompletionScript: Sendable, Equatable {
+    enum Fault: Sendable, Equatable {
+        case serverError
+        case rateLimited
+    }
+
+    var fault: Fault?
+    /// Delay before the first token.
+    var timeToFirstToken: Duration
+    /// Delay before each later token (count is `tokens.count - 1`).
+    var gaps: [Duration]
+    /// Output text, one element per token.
+    var tokens: [String]
+    /// `length` when `max_tokens` cut the answer short, else `stop`.
+    var finishReason: String
+
+    var text: String { tokens.joined() }
+}
+
+/// Draws scripts from the settings with one seeded random source shared by all requests.
+final class CompletionScripter: Sendable {
+    private let settings: SimulatorSettings
+    private let random: NIOLockedValueBox<SeededRandom>
+
+    init(settings: SimulatorSettings) {
+        self.settings = settings
+        self.random = NIOLockedValueBox(SeededRandom(seed: settings.seed))
+    }
+
+    func script(for transport: SimulatedTransport, maxTokens: Int?) -> CompletionScript {
+        let profile = settings.profile(for: transport)
+        let count = max(1, min(profile.outputTokens, maxTokens ?? .max))
+        return random.withLockedValue { random in
+            let roll = random.nextUnit()
+            let fault: CompletionScript.Fault? =
+                roll < profile.errorRate ? .serverError
+                : roll < profile.errorRate + profile.rateLimitRate ? .rateLimited : nil
+            let first = profile.timeToFirstToken.sample(&random)
+            let gaps = (1..<count).map { _ in profile.interTokenDelay.sample(&random) }
+            // The tokens count upwards, as the probe's default prompt asks: "1", " 2", " 3", ...
+            let tokens = (1...count).map { $0 == 1 ? "1" : " \($0)" }
+            return CompletionScript(
+                fault: fault, timeToFirstToken: first, gaps: gaps, tokens: tokens,
+                finishReason: count < profile.outputTokens ? "length" : "stop")
+        }
+    }
+}

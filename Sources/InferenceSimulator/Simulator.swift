@@ -1,0 +1,148 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOConcurrencyHelpers
+
+/// An OpenAI-compatible chat-completions server with scripted latency and faults, on one port:
+///
+/// - `POST /v1/chat/completions`: one `chat.completion` JSON, or with `"stream": true` a
+///   `text/event-stream` of `chat.completion.chunk` events ending in `data: [DONE]`;
+/// - `GET /v1/models`;
+/// - WebSocket `/v1/stream`: each text message is a chat-completions request, answered by one text
+///   message per chunk and a final `[DONE]` message; the connection stays open for the next request.
+public struct Simulator: Sendable {
+    public let settings: SimulatorSettings
+    let scripter: CompletionScripter
+    private let ids = IDSequence()
+
+    public init(settings: SimulatorSettings) {
+        self.settings = settings
+        self.scripter = CompletionScripter(settings: settings)
+    }
+
+    /// The simulator as a service listening on `host:port` (port 0 picks one, reported to `onListening`).
+    public func application(
+        host: String, port: Int, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        router.get("v1/models") { request, _ in
+            try authorize(request)
+            return jsonResponse(.ok, listModels())
+        }
+        router.post("v1/chat/completions") { request, context in
+            try authorize(request)
+            let body = try await request.body.collect(upTo: 4 << 20)
+            guard let chat = try? JSONDecoder().decode(ChatRequest.self, from: Data(body.readableBytesView)) else {
+                return jsonResponse(.badRequest, ChatWire.error(
+                    "could not parse the request body as a chat-completions request", type: "invalid_request_error"))
+            }
+            return complete(chat)
+        }
+        router.ws("v1/stream") { request, _ in
+            try authorize(request, allowQueryKey: true)
+            return .upgrade([:])
+        } onUpgrade: { inbound, outbound, _ in
+            for try await message in inbound.messages(maxSize: 4 << 20) {
+                guard case .text(let text) = message,
+                      let chat = try? JSONDecoder().decode(ChatRequest.self, from: Data(text.utf8)) else {
+                    try await outbound.write(.text(ChatWire.error(
+                        "expected a chat-completions request as a text message", type: "invalid_request_error")))
+                    continue
+                }
+                let script = scripter.script(for: .websocket, maxTokens: chat.maxTokens)
+                if let fault = script.fault {
+                    try await outbound.write(.text(faultBody(fault)))
+                    try await outbound.write(.text("[DONE]"))
+                    continue
+                }
+                for (delay, json) in ChatWire.chunks(id: ids.next(), request: chat, script: script) {
+                    if delay > .zero { try await Task.sleep(for: delay) }
+                    try await outbound.write(.text(json))
+                }
+                try await outbound.write(.text("[DONE]"))
+            }
+        }
+        return Application(
+            router: router,
+            server: .http1WebSocketUpgrade(webSocketRouter: router),
+            configuration: .init(address: .hostname(host, port: port), serverName: "inference-probe-simulator"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
+            logger: logger
+        )
+    }
+
+    private func complete(_ chat: ChatRequest) -> Response {
+        let transport: SimulatedTransport = chat.stream == true ? .httpSSE : .http
+        let script = scripter.script(for: transport, maxTokens: chat.maxTokens)
+        if let fault = script.fault {
+            return jsonResponse(fault == .rateLimited ? .tooManyRequests : .internalServerError, faultBody(fault))
+        }
+        let id = ids.next()
+        guard transport == .httpSSE else {
+            let total = script.gaps.reduce(script.timeToFirstToken, +)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
+                try await Task.sleep(for: total)
+                try await writer.write(ByteBuffer(string: ChatWire.completion(id: id, request: chat, script: script)))
+                try await writer.finish(nil)
+            })
+        }
+        let chunks = ChatWire.chunks(id: id, request: chat, script: script)
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            body: ResponseBody { writer in
+                for (delay, json) in chunks {
+                    if delay > .zero { try await Task.sleep(for: delay) }
+                    try await writer.write(ByteBuffer(string: "data: \(json)\n\n"))
+                }
+                try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+                try await writer.finish(nil)
+            })
+    }
+
+    private func faultBody(_ fault: CompletionScript.Fault) -> String {
+        switch fault {
+        case .rateLimited: ChatWire.error("simulated rate limit", type: "rate_limit_error", code: "rate_limit_exceeded")
+        case .serverError: ChatWire.error("simulated server error", type: "server_error")
+        }
+    }
+
+    private func listModels() -> String {
+        struct Model: Encodable {
+            var id: String
+            var object = "model"
+            var created = 0
+            var owned_by = "inference-probe-simulator"
+        }
+        struct List: Encodable {
+            var object = "list"
+            var data: [Model]
+        }
+        return ChatWire.encode(List(data: settings.models.map { Model(id: $0) }))
+    }
+
+    /// Checks the bearer key (and, for WebSocket upgrades, the `api_key` query item) when one is set.
+    private func authorize(_ request: Request, allowQueryKey: Bool = false) throws {
+        guard let key = settings.apiKey else { return }
+        if request.headers[.authorization] == "Bearer \(key)" { return }
+        if allowQueryKey, request.uri.queryParameters.get("api_key") == key { return }
+        throw HTTPError(.unauthorized, headers: [.contentType: "application/json"],
+                        message: ChatWire.error("invalid or missing API key", type: "invalid_request_error",
+                                                code: "invalid_api_key"))
+    }
+
+    private func jsonResponse(_ status: HTTPResponse.Status, _ json: String) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"],
+                 body: ResponseBody(byteBuffer: ByteBuffer(string: json)))
+    }
+}
+
+/// Response ids `chatcmpl-sim-1`, `chatcmpl-sim-2`, ...
+private final class IDSequence: Sendable {
+    private let counter = NIOLockedValueBox(0)
+
+    func next() -> String {
+        "chatcmpl-sim-\(counter.withLockedValue { $0 += 1; return $0 })"
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import InferenceProbe
+import InferenceSimulator
+import ServiceLifecycle
+import UnixSignals
+
+/// `demo`: the simulator on loopback and the sidecar probing it over every transport.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Start the simulator on loopback and the sidecar probing it over http, http_sse and websocket.")
+
+    @Option(name: .customLong("web.listen-address"), help: "Address on which to serve /metrics.")
+    var listenAddress = ListenAddress(host: "127.0.0.1", port: ListenAddress.defaultPort)
+
+    @Option(name: .customLong("simulator.listen"), help: "host:port of the simulator (port 0 picks a free one).")
+    var simulatorAddress = ListenAddress(host: "127.0.0.1", port: 0)
+
+    @Option(help: "Probe interval of each transport.")
+    var interval = DurationArgument(.seconds(2))
+
+    @OptionGroup var simulator: SimulatorOptions
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = logging.makeLogger(label: "inference-probe")
+        let settings = try simulator.settings()
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let simulatorApp = Simulator(settings: settings).application(
+            host: simulatorAddress.host, port: simulatorAddress.port, logger: logger
+        ) { port in
+            portContinuation.yield(port)
+        }
+        // The simulator runs in a group of its own, stopped only after the sidecar has drained.
+        let simulatorGroup = ServiceGroup(configuration: .init(services: [simulatorApp], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await simulatorGroup.run() }
+            var iterator = ports.makeAsyncIterator()
+            guard let simulatorPort = await iterator.next() else { return }
+
+            var defaults = ProbeDefaults()
+            defaults.interval = interval.duration
+            defaults.timeout = .seconds(10)
+            let base = BaseURL(secure: false, host: simulatorAddress.host, port: simulatorPort, path: "/v1")
+            let target = TargetConfig(
+                name: "simulator", baseURL: base, model: settings.models[0], transports: TransportCatalog.names,
+                defaults: defaults)
+            let config = ProbeConfig(targets: [target])
+            let (metricsPorts, metricsContinuation) = AsyncStream.makeStream(of: Int.self)
+            let sidecar = try makeSidecar(config: config, listen: listenAddress, logger: logger) { port in
+                metricsContinuation.yield(port)
+            }
+            let group = ServiceGroup(configuration: .init(
+                services: sidecar.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            tasks.addTask {
+                var ports = metricsPorts.makeAsyncIterator()
+                guard let port = await ports.next() else { return }
+                let host = listenAddress.host == "0.0.0.0" ? "127.0.0.1" : listenAddress.host
+                printOut("""
+                    inference-probe demo \(BuildInfo.version)
+                      simulator: \(base) (\(SimulatorOptions.describe(settings.defaultProfile)); seed \(settings.seed))
+                      probing:   target "simulator", model "\(target.model)" over \(target.transports.joined(separator: ", ")) every \(PrometheusDuration.format(target.interval))
+                      metrics:   http://\(host):\(port)/metrics
+                      status:    http://\(host):\(port)/
+                    Stop with Ctrl-C (SIGINT) or SIGTERM.
+                    """)
+            }
+            try await group.run()
+            await simulatorGroup.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+}

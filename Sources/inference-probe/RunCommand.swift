@@ -1,0 +1,69 @@
+import Foundation
+import Logging
+import ArgumentParser
+import InferenceProbe
+import ServiceLifecycle
+import UnixSignals
+
+/// The sidecar: probe the configured targets and serve `/metrics` until SIGTERM or SIGINT.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Probe the targets of a configuration file and serve metrics (the default).")
+
+    @Option(name: .customLong("config.file"), help: "Path of the YAML configuration file.")
+    var configFile = "inference-probe.yml"
+
+    @Option(name: .customLong("web.listen-address"), help: "Address on which to serve /metrics, /-/healthy and /-/ready.")
+    var listenAddress = ListenAddress(host: "0.0.0.0", port: ListenAddress.defaultPort)
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = logging.makeLogger(label: "inference-probe")
+        let config = try loadConfig(configFile)
+        let sidecar = try makeSidecar(config: config, listen: listenAddress, logger: logger)
+        logger.info("inference-probe started", metadata: [
+            "version": "\(BuildInfo.version)", "config": "\(configFile)", "listen": "\(listenAddress)",
+            "series": "\(config.seriesKeys.count)",
+        ])
+        let group = ServiceGroup(configuration: .init(
+            services: sidecar.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+extension ListenAddress {
+    /// The sidecar's default port; no common Prometheus exporter uses it.
+    static let defaultPort = 9847
+}
+
+/// Loads a config file, printing the file, key and reason and exiting 1 on any problem.
+func loadConfig(_ file: String) throws -> ProbeConfig {
+    do {
+        return try ConfigLoader.load(file: file)
+    } catch {
+        printError("invalid configuration: \(error)")
+        throw ExitCode(1)
+    }
+}
+
+/// Builds the sidecar, turning a target that cannot be probed into a clear error and exit code 1.
+func makeSidecar(config: ProbeConfig, listen: ListenAddress, logger: Logger,
+                 onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> Sidecar {
+    do {
+        return try Sidecar(config: config, listen: listen, logger: logger, onListening: onListening)
+    } catch {
+        printError("cannot start probing: \(error)")
+        throw ExitCode(1)
+    }
+}
+
+/// Writes a line to standard error, prefixed with the program name.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data("inference-probe: \(message)\n".utf8))
+}
+
+/// Writes a line to standard output at once (unbuffered, so it shows when piped too).
+func printOut(_ message: String) {
+    FileHandle.standardOutput.write(Data((message + "\n").utf8))
+}

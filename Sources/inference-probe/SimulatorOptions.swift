@@ -1,0 +1,141 @@
+import Foundation
+import ArgumentParser
+import InferenceProbe
+import InferenceSimulator
+
+/// The simulator's behaviour as command-line options (shared by `simulate` and `demo`).
+struct SimulatorOptions: ParsableArguments {
+    @Option(help: "Mean time to first token, e.g. 200ms.")
+    var ttft = DurationArgument(.milliseconds(200))
+    @Option(name: .customLong("ttft-spread"), help: "Standard deviation of the time to first token.")
+    var ttftSpread = DurationArgument(.milliseconds(20))
+    @Option(name: .customLong("inter-token"), help: "Mean delay between output tokens.")
+    var interToken = DurationArgument(.milliseconds(20))
+    @Option(name: .customLong("inter-token-spread"), help: "Standard deviation of the delay between tokens.")
+    var interTokenSpread = DurationArgument(.milliseconds(2))
+    @Option(help: "Output tokens per response (a request's max_tokens caps it).")
+    var tokens = 20
+    @Option(name: .customLong("error-rate"), help: "Fraction of requests answered 500, 0 to 1.")
+    var errorRate = 0.0
+    @Option(name: .customLong("rate-limit-rate"), help: "Fraction of requests answered 429, 0 to 1.")
+    var rateLimitRate = 0.0
+    @Option(
+        name: .customLong("profile"),
+        help: ArgumentHelp(
+            "Per-transport override, repeatable: TRANSPORT:key=value,... with keys ttft, ttft_spread, inter_token, inter_token_spread, tokens, error_rate, rate_limit_rate.",
+            valueName: "transport:settings"))
+    var profiles: [ProfileOverride] = []
+    @Option(help: "Seed of the random source behind sampled delays and faults.")
+    var seed: UInt64 = 1
+    @Option(name: .customLong("api-key-env"), help: "Require the API key held by this environment variable.")
+    var apiKeyEnv: String?
+    @Option(name: .customLong("model"), help: "A model listed by /v1/models (repeatable).")
+    var models: [String] = ["simulated-model"]
+
+    func validate() throws {
+        guard tokens > 0 else { throw ValidationError("--tokens must be positive") }
+        guard (0...1).contains(errorRate), (0...1).contains(rateLimitRate), errorRate + rateLimitRate <= 1 else {
+            throw ValidationError("--error-rate and --rate-limit-rate must be within 0...1 and add up to at most 1")
+        }
+    }
+
+    func settings() throws -> SimulatorSettings {
+        var settings = SimulatorSettings()
+        settings.seed = seed
+        settings.models = models
+        settings.defaultProfile.timeToFirstToken = Delay(mean: ttft.duration, spread: ttftSpread.duration)
+        settings.defaultProfile.interTokenDelay = Delay(mean: interToken.duration, spread: interTokenSpread.duration)
+        settings.defaultProfile.outputTokens = tokens
+        settings.defaultProfile.errorRate = errorRate
+        settings.defaultProfile.rateLimitRate = rateLimitRate
+        for override in profiles {
+            var profile = settings.profiles[override.transport] ?? settings.defaultProfile
+            try override.apply(to: &profile)
+            settings.profiles[override.transport] = profile
+        }
+        if let apiKeyEnv {
+            guard let key = ProcessInfo.processInfo.environment[apiKeyEnv], !key.isEmpty else {
+                throw ValidationError("--api-key-env: environment variable \(apiKeyEnv) is not set or empty")
+            }
+            settings.apiKey = key
+        }
+        return settings
+    }
+
+    /// One line describing a profile, for banners.
+    static func describe(_ profile: LatencyProfile) -> String {
+        func d(_ delay: Delay) -> String {
+            "\(PrometheusDuration.format(delay.mean)) ±\(PrometheusDuration.format(delay.spread))"
+        }
+        var text = "ttft \(d(profile.timeToFirstToken)), inter-token \(d(profile.interTokenDelay)), \(profile.outputTokens) tokens"
+        if profile.errorRate > 0 { text += ", \(profile.errorRate * 100)% 500s" }
+        if profile.rateLimitRate > 0 { text += ", \(profile.rateLimitRate * 100)% 429s" }
+        return text
+    }
+}
+
+/// A duration option written as in Prometheus: `200ms`, `1s`.
+struct DurationArgument: ExpressibleByArgument {
+    var duration: Duration
+
+    init(_ duration: Duration) {
+        self.duration = duration
+    }
+
+    init?(argument: String) {
+        guard let duration = PrometheusDuration.parse(argument) else { return nil }
+        self.duration = duration
+    }
+
+    var defaultValueDescription: String { PrometheusDuration.format(duration) }
+}
+
+/// `--profile websocket:ttft=100ms,tokens=30`.
+struct ProfileOverride: ExpressibleByArgument {
+    var transport: SimulatedTransport
+    var settings: [(key: String, value: String)]
+
+    init?(argument: String) {
+        let parts = argument.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2, let transport = SimulatedTransport(rawValue: String(parts[0])) else { return nil }
+        self.transport = transport
+        var settings: [(String, String)] = []
+        for pair in parts[1].split(separator: ",") {
+            let kv = pair.split(separator: "=", maxSplits: 1)
+            guard kv.count == 2 else { return nil }
+            settings.append((String(kv[0]), String(kv[1])))
+        }
+        self.settings = settings
+    }
+
+    func apply(to profile: inout LatencyProfile) throws {
+        for (key, value) in settings {
+            func duration() throws -> Duration {
+                guard let d = PrometheusDuration.parse(value) else {
+                    throw ValidationError("--profile \(transport.rawValue): \(key)=\(value) is not a duration")
+                }
+                return d
+            }
+            func fraction() throws -> Double {
+                guard let f = Double(value), (0...1).contains(f) else {
+                    throw ValidationError("--profile \(transport.rawValue): \(key) must be within 0...1")
+                }
+                return f
+            }
+            switch key {
+            case "ttft": profile.timeToFirstToken.mean = try duration()
+            case "ttft_spread": profile.timeToFirstToken.spread = try duration()
+            case "inter_token": profile.interTokenDelay.mean = try duration()
+            case "inter_token_spread": profile.interTokenDelay.spread = try duration()
+            case "tokens":
+                guard let n = Int(value), n > 0 else {
+                    throw ValidationError("--profile \(transport.rawValue): tokens must be a positive whole number")
+                }
+                profile.outputTokens = n
+            case "error_rate": profile.errorRate = try fraction()
+            case "rate_limit_rate": profile.rateLimitRate = try fraction()
+            default: throw ValidationError("--profile \(transport.rawValue): unknown setting '\(key)'")
+            }
+        }
+    }
+}
