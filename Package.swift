@@ -67,7 +67,16 @@ let package = Package(
         ),
         .testTarget(
             name: "InferenceProbeTests",
-            dependencies: ["InferenceProbe", "InferenceSimulator"],
+            dependencies: [
+                "InferenceProbe",
+                "InferenceSimulator",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
     ]

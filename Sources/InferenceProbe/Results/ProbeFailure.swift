@@ -57,6 +57,8 @@ public struct ProbeFailure: Error, Sendable, CustomStringConvertible {
             case .invalidFrameLength: return ProbeFailure(.protocolError, "WebSocket frame larger than the limit")
             default: return ProbeFailure(.protocolError, "WebSocket: \(error)")
             }
+        case HTTPParserError.invalidEOFState:
+            return ProbeFailure(.connectionClosed, "connection closed in the middle of the response")
         case is HTTPParserError, is NIOHTTPClientUpgradeError, is NIOWebSocketUpgradeError:
             return ProbeFailure(.protocolError, "\(error)")
         default:

@@ -77,7 +77,9 @@ public actor WebSocketProber: TransportProber {
         let channel: any Channel
         do {
             channel = try await connector.connect(on: eventLoop, deadline: deadline, timeline: &timeline) { channel, _ in
-                let upgrader = NIOTypedWebSocketClientUpgrader<Upgrade>(maxFrameSize: Self.maxFrameBytes) { channel, _ in
+                let upgrader = NIOTypedWebSocketClientUpgrader<Upgrade>(
+                    maxFrameSize: Self.maxFrameBytes, enableAutomaticErrorHandling: false
+                ) { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
                         let upgradedAt = ProbeInstant.now
                         let handler = WebSocketExchangeHandler()

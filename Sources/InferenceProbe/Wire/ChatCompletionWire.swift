@@ -43,6 +43,15 @@ struct ChatCompletionPayload: Decodable {
     }
     struct APIError: Decodable {
         var message: String?
+        var type: String?
+        var code: String?
+
+        /// An error object sent in place of a chunk: a rate limit, or another refusal by the API.
+        var failure: ProbeFailure {
+            let text = "error in stream: \(message.map { String($0.prefix(200)) } ?? "unknown")"
+            let rateLimited = [type, code].contains { $0?.contains("rate_limit") == true }
+            return ProbeFailure(rateLimited ? .rateLimited : .httpError, text)
+        }
     }
     var choices: [Choice]?
     var usage: Usage?
@@ -81,9 +90,7 @@ struct TokenStreamAccumulator {
     /// Takes one chunk JSON that arrived at `instant`.
     mutating func receive(_ json: some Collection<UInt8>, at instant: ProbeInstant) throws(ProbeFailure) {
         let payload = try ChatCompletionPayload.decode(json)
-        if let error = payload.error {
-            throw ProbeFailure(.protocolError, "error in stream: \(error.message.map { String($0.prefix(200)) } ?? "unknown")")
-        }
+        if let error = payload.error { throw error.failure }
         if let tokens = payload.usage?.completion_tokens { reportedOutputTokens = tokens }
         guard payload.hasContent else { return }
         guard tokens.count < Self.maxChunks else {

@@ -14,24 +14,30 @@ struct ServerSentEventDecoder {
     }
 
     /// Feeds bytes; returns the data of every event they completed, in order.
-    mutating func feed(_ bytes: some Sequence<UInt8>) throws(ProbeFailure) -> [[UInt8]] {
+    mutating func feed<Bytes: Collection<UInt8>>(_ bytes: Bytes) throws(ProbeFailure) -> [[UInt8]] {
         var events: [[UInt8]] = []
-        for byte in bytes {
-            if byte == UInt8(ascii: "\n") && lastWasCR {
-                lastWasCR = false
-                continue
-            }
-            lastWasCR = byte == UInt8(ascii: "\r")
-            if byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") {
-                if let event = try endLine() { events.append(event) }
-            } else {
-                guard line.count < maxBytes else {
-                    throw ProbeFailure(.protocolError, "SSE line longer than \(maxBytes) bytes")
-                }
-                line.append(byte)
+        var rest = bytes[...]
+        if lastWasCR, rest.first == UInt8(ascii: "\n") { rest = rest.dropFirst() }
+        lastWasCR = false
+        // Copy whole runs up to each line break at once: this runs on the event loop for every read.
+        while let lineBreak = rest.firstIndex(where: { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }) {
+            try append(rest[..<lineBreak])
+            if let event = try endLine() { events.append(event) }
+            let isCR = rest[lineBreak] == UInt8(ascii: "\r")
+            rest = rest[rest.index(after: lineBreak)...]
+            if isCR {
+                if rest.isEmpty { lastWasCR = true } else if rest.first == UInt8(ascii: "\n") { rest = rest.dropFirst() }
             }
         }
+        try append(rest)
         return events
+    }
+
+    private mutating func append(_ bytes: some Collection<UInt8>) throws(ProbeFailure) {
+        guard line.count + bytes.count <= maxBytes else {
+            throw ProbeFailure(.protocolError, "SSE line longer than \(maxBytes) bytes")
+        }
+        line.append(contentsOf: bytes)
     }
 
     private mutating func endLine() throws(ProbeFailure) -> [UInt8]? {

@@ -1,0 +1,214 @@
+import Foundation
+import InferenceProbe
+import Testing
+
+@Suite("Configuration file")
+struct ConfigLoaderTests {
+    let file = "probe.yml"
+
+    func parse(_ yaml: String, environment: [String: String] = [:]) throws(ConfigError) -> ProbeConfig {
+        try ConfigLoader.parse(yaml, file: file, environment: environment)
+    }
+
+    func configError(_ yaml: String, environment: [String: String] = [:]) -> ConfigError? {
+        do {
+            _ = try parse(yaml, environment: environment)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func validConfigWithGlobalsAndOverrides() throws {
+        let config = try parse("""
+            global:
+              interval: 15s
+              timeout: 5s
+              prompt: Say hi.
+              max_tokens: 8
+            targets:
+              - name: openai
+                base_url: https://api.example.com/v1/
+                model: gpt-test
+                transports: [http, http_sse, websocket]
+                api_key_env: PROBE_KEY
+                headers:
+                  OpenAI-Organization: org-1
+              - name: local
+                base_url: http://127.0.0.1:8089/v1
+                model: m
+                transports: [websocket]
+                interval: 1m30s
+                max_tokens: 64
+                websocket_path: /realtime
+            """, environment: ["PROBE_KEY": "sk-secret-value"])
+        #expect(config.targets.count == 2)
+        let openai = config.targets[0]
+        #expect(openai.baseURL == BaseURL(secure: true, host: "api.example.com", port: 443, path: "/v1"))
+        #expect(openai.interval == .seconds(15))
+        #expect(openai.timeout == .seconds(5))
+        #expect(openai.prompt == "Say hi.")
+        #expect(openai.maxTokens == 8)
+        #expect(openai.apiKey?.value == "sk-secret-value")
+        #expect(openai.headers.map(\.name) == ["OpenAI-Organization"])
+        let local = config.targets[1]
+        #expect(local.interval == .seconds(90))
+        #expect(local.timeout == .seconds(5))
+        #expect(local.maxTokens == 64)
+        #expect(local.websocketPath == "realtime")
+        #expect(local.baseURL.path(for: local.websocketPath) == "/v1/realtime")
+        #expect(config.seriesKeys.map(\.description) == [
+            "openai/gpt-test/http", "openai/gpt-test/http_sse", "openai/gpt-test/websocket", "local/m/websocket",
+        ])
+    }
+
+    @Test func missingFileNamesTheFile() {
+        #expect(throws: ConfigError(file: "/nonexistent/probe.yml", key: "", reason: "no such file")) {
+            try ConfigLoader.load(file: "/nonexistent/probe.yml")
+        }
+    }
+
+    @Test func yamlSyntaxErrorGivesTheLine() throws {
+        let error = try #require(configError("""
+            targets:
+              - name: a
+                base_url: "http://x
+            """))
+        #expect(error.file == file)
+        #expect(error.line == 3 || error.line == 4)
+        #expect(error.reason.contains("YAML syntax error"))
+        #expect(error.description.hasPrefix("probe.yml:"))
+    }
+
+    @Test func unknownTransportIsNamedWithItsKey() throws {
+        let error = try #require(configError("""
+            targets:
+              - name: a
+                base_url: http://127.0.0.1:1/v1
+                model: m
+                transports: [http, grpc]
+            """))
+        #expect(error.key == "targets[0].transports[1]")
+        #expect(error.reason.contains("unknown transport 'grpc'"))
+        #expect(error.reason.contains("http, http_sse, websocket"))
+        #expect(error.line == 5)
+    }
+
+    @Test func missingBaseURL() throws {
+        let error = try #require(configError("""
+            targets:
+              - name: a
+                model: m
+                transports: [http]
+            """))
+        #expect(error.key == "targets[0].base_url")
+        #expect(error.reason == "missing")
+        #expect(error.description == "probe.yml:2: targets[0].base_url: missing")
+    }
+
+    @Test func invalidBaseURL() throws {
+        let error = try #require(configError("""
+            targets:
+              - {name: a, base_url: "ftp://host/v1", model: m, transports: [http]}
+            """))
+        #expect(error.key == "targets[0].base_url")
+        #expect(error.reason.contains("http:// or https://"))
+    }
+
+    @Test func unknownKeyIsRejected() throws {
+        let error = try #require(configError("""
+            targets:
+              - {name: a, base_url: "http://h/v1", model: m, transports: [http], intervall: 5s}
+            """))
+        #expect(error.key == "targets[0].intervall")
+        #expect(error.reason.contains("unknown key"))
+    }
+
+    @Test func badDurationAndNumbers() throws {
+        let duration = try #require(configError("""
+            global: {interval: 5 minutes}
+            targets: [{name: a, base_url: "http://h/v1", model: m, transports: [http]}]
+            """))
+        #expect(duration.key == "global.interval")
+        #expect(duration.reason.contains("not a positive duration"))
+        let tokens = try #require(configError("""
+            targets: [{name: a, base_url: "http://h/v1", model: m, transports: [http], max_tokens: -3}]
+            """))
+        #expect(tokens.key == "targets[0].max_tokens")
+    }
+
+    @Test func duplicateNamesAndEmptyLists() throws {
+        let duplicate = try #require(configError("""
+            targets:
+              - {name: a, base_url: "http://h/v1", model: m, transports: [http]}
+              - {name: a, base_url: "http://h/v1", model: m, transports: [http]}
+            """))
+        #expect(duplicate.reason.contains("duplicate target name"))
+        let empty = try #require(configError("targets: []"))
+        #expect(empty.key == "targets")
+        let noTransports = try #require(configError("""
+            targets: [{name: a, base_url: "http://h/v1", model: m, transports: []}]
+            """))
+        #expect(noTransports.key == "targets[0].transports")
+        let emptyFile = try #require(configError(""))
+        #expect(emptyFile.reason.contains("empty"))
+    }
+
+    @Test func missingSecretNamesTheVariableNeverAValue() throws {
+        let error = try #require(configError("""
+            targets: [{name: a, base_url: "http://h/v1", model: m, transports: [http], api_key_env: OPENAI_KEY}]
+            """, environment: ["OTHER": "sk-should-not-appear"]))
+        #expect(error.key == "targets[0].api_key_env")
+        #expect(error.reason.contains("OPENAI_KEY"))
+        #expect(!error.description.contains("sk-should-not-appear"))
+    }
+
+    @Test func apiKeyFromFileIsTrimmedAndRedacted() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("key-\(UUID().uuidString)").path
+        try "sk-from-file\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let config = try parse("""
+            targets: [{name: a, base_url: "http://h/v1", model: m, transports: [http], api_key_file: \(path)}]
+            """)
+        let key = try #require(config.targets[0].apiKey)
+        #expect(key.value == "sk-from-file")
+        #expect("\(key)" == "<redacted>")
+        #expect(String(reflecting: key) == "<redacted>")
+    }
+}
+
+@Suite("Value parsing")
+struct ValueParsingTests {
+    @Test(arguments: [
+        ("500ms", Duration.milliseconds(500)), ("15s", .seconds(15)), ("1m30s", .seconds(90)),
+        ("2h", .seconds(7200)), ("1d", .seconds(86400)), ("0", .zero),
+    ])
+    func prometheusDurations(text: String, expected: Duration) {
+        #expect(PrometheusDuration.parse(text) == expected)
+    }
+
+    @Test(arguments: ["", "5", "5 s", "-1s", "1.5s", "s", "10x", "1sm"])
+    func invalidDurations(text: String) {
+        #expect(PrometheusDuration.parse(text) == nil)
+    }
+
+    @Test func baseURLs() throws {
+        #expect(try BaseURL.parse("http://localhost:8089/v1").get()
+            == BaseURL(secure: false, host: "localhost", port: 8089, path: "/v1"))
+        #expect(try BaseURL.parse("https://[::1]/openai/v1/").get()
+            == BaseURL(secure: true, host: "::1", port: 443, path: "/openai/v1"))
+        let withSecrets = try BaseURL.parse("https://user:pass@api.example.com/v1?api_key=sk-123").get()
+        #expect(withSecrets.description == "https://api.example.com/v1")
+        #expect(withSecrets.hostHeader == "api.example.com")
+        #expect((try? BaseURL.parse("http://host:99999/v1").get()) == nil)
+        #expect((try? BaseURL.parse("http:///v1").get()) == nil)
+    }
+
+    @Test func listenAddresses() {
+        #expect(ListenAddress(":9847") == ListenAddress(host: "0.0.0.0", port: 9847))
+        #expect(ListenAddress("127.0.0.1:0") == ListenAddress(host: "127.0.0.1", port: 0))
+        #expect(ListenAddress("[::1]:80") == ListenAddress(host: "::1", port: 80))
+        #expect(ListenAddress("9847") == nil)
+        #expect(ListenAddress("host:http") == nil)
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import InferenceProbe
+import Testing
+
+/// Targets that refuse, stall, reset or break the protocol must end as classified outcomes, on time.
+@Suite("Misbehaving targets")
+struct MisbehavingTargetTests {
+    func probe(_ transport: String, port: Int, timeout: Duration = .seconds(5)) async throws -> ProbeResult {
+        try await makeProber(transport, loopbackTarget(port: port, timeout: timeout)).probe()
+    }
+
+    func http(_ head: String, _ body: String) -> [UInt8] {
+        Array((head.replacingOccurrences(of: "\n", with: "\r\n") + "\r\n\r\n" + body).utf8)
+    }
+
+    @Test(arguments: TransportCatalog.names)
+    func refusedConnectionIsAConnectError(transport: String) async throws {
+        let result = try await probe(transport, port: try await closedPort())
+        #expect(result.outcome == .connectError, "\(result.detail ?? "")")
+    }
+
+    @Test(arguments: TransportCatalog.names)
+    func stalledTargetTimesOutOnTime(transport: String) async throws {
+        let server = try await RawTCPServer(reply: nil)
+        defer { Task { await server.stop() } }
+        let started = ContinuousClock.now
+        let result = try await probe(transport, port: server.port, timeout: .milliseconds(800))
+        let elapsed = ContinuousClock.now - started
+        #expect(result.outcome == .timeout, "\(result.detail ?? "")")
+        #expect(elapsed >= .milliseconds(800))
+        #expect(elapsed < .seconds(3), "a probe must not outlive its timeout by much")
+        await server.stop()
+    }
+
+    @Test func malformedChunkIsAProtocolError() async throws {
+        let server = try await RawTCPServer(reply: http(
+            "HTTP/1.1 200 OK\nContent-Type: text/event-stream", "data: {\"choices\":[{\"delta\":{\"content\":\"1\"}}]}\n\ndata: {broken\n\n"))
+        let result = try await probe("http_sse", port: server.port)
+        await server.stop()
+        #expect(result.outcome == .protocolError)
+        #expect(result.detail?.contains("malformed JSON") == true)
+    }
+
+    @Test func streamWithoutDoneIsAProtocolError() async throws {
+        let server = try await RawTCPServer(reply: http(
+            "HTTP/1.1 200 OK\nContent-Type: text/event-stream", "data: {\"choices\":[{\"delta\":{\"content\":\"1\"}}]}\n\n"))
+        let result = try await probe("http_sse", port: server.port)
+        await server.stop()
+        #expect(result.outcome == .protocolError)
+        #expect(result.detail?.contains("[DONE]") == true)
+    }
+
+    @Test func connectionCutInsideAChunkedBodyIsConnectionClosed() async throws {
+        let server = try await RawTCPServer(reply: http(
+            "HTTP/1.1 200 OK\nContent-Type: text/event-stream\nTransfer-Encoding: chunked", "40\r\ndata: {\"choi"))
+        let result = try await probe("http_sse", port: server.port)
+        await server.stop()
+        #expect(result.outcome == .connectionClosed, "\(result.detail ?? "")")
+    }
+
+    @Test func serviceUnavailableIsAnHTTPErrorWithItsMessage() async throws {
+        let body = #"{"error":{"message":"model overloaded, key sk-right-key-123 ok"}}"#
+        let server = try await RawTCPServer(reply: http(
+            "HTTP/1.1 503 Service Unavailable\nContent-Type: application/json\nContent-Length: \(body.utf8.count)", body))
+        var target = loopbackTarget(port: server.port)
+        target.apiKey = APIKey("sk-right-key-123")
+        let result = try await makeProber("http", target).probe()
+        await server.stop()
+        #expect(result.outcome == .httpError)
+        #expect(result.httpStatus == 503)
+        let detail = try #require(result.detail)
+        #expect(detail.contains("model overloaded"))
+        #expect(!detail.contains("sk-right-key-123") && detail.contains("<redacted>"), "echoed secrets are redacted")
+    }
+
+    @Test func jsonAnswerWithoutTextIsAProtocolError() async throws {
+        let body = #"{"choices":[{"message":{"role":"assistant","content":""}}],"usage":{"completion_tokens":0}}"#
+        let server = try await RawTCPServer(reply: http(
+            "HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: \(body.utf8.count)", body))
+        let result = try await probe("http", port: server.port)
+        await server.stop()
+        #expect(result.outcome == .protocolError)
+    }
+
+    @Test func hugeSSELineIsAProtocolError() async throws {
+        let server = try await RawTCPServer(reply: http(
+            "HTTP/1.1 200 OK\nContent-Type: text/event-stream", "data: " + String(repeating: "x", count: 2 << 20)))
+        let result = try await probe("http_sse", port: server.port)
+        await server.stop()
+        #expect(result.outcome == .protocolError)
+    }
+
+    @Test func hugeWebSocketFrameIsAProtocolError() async throws {
+        let result = try await withRunningApplication({ onListening in
+            let router = Router(context: BasicWebSocketRequestContext.self)
+            router.ws("v1/stream") { inbound, outbound, _ in
+                for try await _ in inbound.messages(maxSize: 1 << 20) {
+                    try await outbound.write(.text(String(repeating: "x", count: 2 << 20)))
+                }
+            }
+            return Application(
+                router: router,
+                server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: 4 << 20))),
+                configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                onServerRunning: { await onListening($0.localAddress!.port!) }, logger: quietLogger)
+        }) { port in
+            try await probe("websocket", port: port)
+        }
+        #expect(result.outcome == .protocolError, "\(result.detail ?? "")")
+    }
+
+    @Test func refusedWebSocketUpgradeIsAnHTTPError() async throws {
+        let server = try await RawTCPServer(reply: http("HTTP/1.1 404 Not Found\nContent-Length: 0", ""))
+        let result = try await probe("websocket", port: server.port)
+        await server.stop()
+        #expect(result.outcome == .httpError, "\(result.detail ?? "")")
+        #expect(result.httpStatus == 404)
+    }
+}

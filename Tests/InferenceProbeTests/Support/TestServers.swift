@@ -1,0 +1,139 @@
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Foundation
+import Hummingbird
+import InferenceProbe
+import InferenceSimulator
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+
+/// A logger that prints nothing, for services started by tests.
+let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+/// Runs `app` on loopback for the duration of `body`, handing `body` the bound port.
+func withRunningApplication<T: Sendable>(
+    _ makeApp: (@escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol,
+    _ body: (Int) async throws -> T
+) async throws -> T {
+    let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+    let app = makeApp { continuation.yield($0) }
+    let group = ServiceGroup(configuration: .init(services: [app], logger: quietLogger))
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw TestFailure("the application did not start") }
+        do {
+            let value = try await body(port)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return value
+        } catch {
+            await group.triggerGracefulShutdown()
+            tasks.cancelAll()
+            throw error
+        }
+    }
+}
+
+/// Runs the simulator with `settings` on a free loopback port for the duration of `body`.
+func withSimulator<T: Sendable>(_ settings: SimulatorSettings, _ body: (Int) async throws -> T) async throws -> T {
+    try await withRunningApplication({ onListening in
+        Simulator(settings: settings).application(host: "127.0.0.1", port: 0, logger: quietLogger, onListening: onListening)
+    }, body)
+}
+
+/// Simulator settings with fixed (spread-free) delays, the same for every transport.
+func fixedSettings(ttft: Duration, interToken: Duration, tokens: Int, apiKey: String? = nil) -> SimulatorSettings {
+    var settings = SimulatorSettings()
+    settings.defaultProfile.timeToFirstToken = Delay(mean: ttft)
+    settings.defaultProfile.interTokenDelay = Delay(mean: interToken)
+    settings.defaultProfile.outputTokens = tokens
+    settings.apiKey = apiKey
+    return settings
+}
+
+/// A target on loopback `port` with the given transports and a short timeout.
+func loopbackTarget(
+    name: String = "sim", port: Int, transports: [String] = TransportCatalog.names, timeout: Duration = .seconds(5),
+    interval: Duration = .seconds(1), apiKey: String? = nil
+) -> TargetConfig {
+    var defaults = ProbeDefaults()
+    defaults.timeout = timeout
+    defaults.interval = interval
+    return TargetConfig(
+        name: name, baseURL: BaseURL(secure: false, host: "127.0.0.1", port: port, path: "/v1"),
+        model: "simulated-model", transports: transports, apiKey: apiKey.map(APIKey.init), defaults: defaults)
+}
+
+/// Makes the prober of `transport` for `target`.
+func makeProber(_ transport: String, _ target: TargetConfig) throws -> any TransportProber {
+    guard let type = TransportCatalog.prober(named: transport) else { throw TestFailure("no transport \(transport)") }
+    return try type.init(target: target, group: MultiThreadedEventLoopGroup.singleton)
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A raw TCP server on loopback: it answers the first bytes it reads with `reply` (nil: never answers),
+/// then closes if `closeAfterReply`. Used to play misbehaving targets.
+final class RawTCPServer: Sendable {
+    let channel: any Channel
+    var port: Int { channel.localAddress!.port! }
+
+    init(reply: [UInt8]?, closeAfterReply: Bool = true) async throws {
+        channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(CannedReplyHandler(reply: reply, close: closeAfterReply))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+    }
+
+    func stop() async {
+        try? await channel.close()
+    }
+}
+
+private final class CannedReplyHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let reply: [UInt8]?
+    let close: Bool
+    var replied = false
+
+    init(reply: [UInt8]?, close: Bool) {
+        self.reply = reply
+        self.close = close
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let reply, !replied else { return }
+        replied = true
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: reply))).whenComplete { [close] _ in
+            if close { context.close(promise: nil) }
+        }
+    }
+}
+
+/// A free loopback port with nothing listening on it (bound, then closed).
+func closedPort() async throws -> Int {
+    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .bind(host: "127.0.0.1", port: 0).get()
+    let port = channel.localAddress!.port!
+    try await channel.close()
+    return port
+}
+
+/// GETs `http://127.0.0.1:port/path` and returns the status and body.
+func httpGet(port: Int, path: String) async throws -> (status: Int, body: String) {
+    let url = URL(string: "http://127.0.0.1:\(port)\(path)")!
+    let (data, response) = try await URLSession.shared.data(from: url)
+    return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+}
