@@ -1,0 +1,138 @@
+import Foundation
+import InferenceProbe
+import InferenceSimulator
+import ServiceLifecycle
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The whole sidecar (scheduler, metrics, endpoint) over real sockets, against the simulator and
+/// misbehaving targets.
+@Suite("Sidecar end to end")
+struct SidecarTests {
+    /// Runs a sidecar for `config` until `body` returns; `body` gets the sidecar and its endpoint port.
+    func withSidecar<T: Sendable>(_ config: ProbeConfig, _ body: (Sidecar, Int) async throws -> T) async throws -> T {
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let sidecar = try Sidecar(
+            config: config, listen: ListenAddress(host: "127.0.0.1", port: 0), logger: quietLogger
+        ) { continuation.yield($0) }
+        let group = ServiceGroup(configuration: .init(services: sidecar.services, logger: quietLogger))
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            let port = try #require(await iterator.next())
+            defer { tasks.cancelAll() }
+            let value = try await body(sidecar, port)
+            await group.triggerGracefulShutdown()
+            return value
+        }
+    }
+
+    /// Waits (up to `limit`) until `condition` holds for the board.
+    func wait(_ board: ProbeStatusBoard, limit: Duration = .seconds(15), until condition: ([SeriesKey: ProbeStatusBoard.Entry]) -> Bool) async throws {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            let entries = Dictionary(uniqueKeysWithValues: board.snapshot().compactMap { key, entry in entry.map { (key, $0) } })
+            if condition(entries) { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Issue.record("condition not met within \(limit): \(board.renderText())")
+    }
+
+    @Test func stalledAndRefusedTargetsDoNotHoldBackAHealthyOne() async throws {
+        let settings = fixedSettings(ttft: .milliseconds(20), interToken: .milliseconds(2), tokens: 5)
+        let stalled = try await RawTCPServer(reply: nil)
+        let refused = try await closedPort()
+        let counts = try await withSimulator(settings) { simulatorPort in
+            let config = ProbeConfig(targets: [
+                loopbackTarget(name: "healthy", port: simulatorPort, timeout: .seconds(2), interval: .milliseconds(200)),
+                loopbackTarget(name: "stalled", port: stalled.port, timeout: .seconds(2), interval: .milliseconds(200)),
+                loopbackTarget(name: "refused", port: refused, timeout: .seconds(2), interval: .milliseconds(200)),
+            ])
+            return try await withSidecar(config) { sidecar, _ in
+                // While every stalled probe waits out its 2 s timeout, the healthy target keeps its 200 ms pace.
+                try await wait(sidecar.board) { entries in
+                    entries.filter { $0.key.target == "stalled" && $0.value.probes >= 1 }.count == 3
+                }
+                return sidecar.board.snapshot()
+            }
+        }
+        await stalled.stop()
+        for (key, entry) in counts {
+            let entry = try #require(entry, "\(key) was never probed")
+            switch key.target {
+            case "healthy":
+                #expect(entry.probes >= 4, "\(key): \(entry.probes) probes while the stalled target timed out")
+                #expect(entry.failures == 0, "\(key): \(entry.result.detail ?? "")")
+            case "stalled":
+                #expect(entry.result.outcome == .timeout, "\(key): \(entry.result.detail ?? "")")
+            default:
+                #expect(entry.result.outcome == .connectError, "\(key): \(entry.result.detail ?? "")")
+                #expect(entry.probes >= 4)
+            }
+        }
+    }
+
+    @Test func metricsEndpointServesEverySeriesAndPassesPromtool() async throws {
+        let settings = fixedSettings(ttft: .milliseconds(30), interToken: .milliseconds(3), tokens: 6, apiKey: "sk-never-shown")
+        let (metrics, status, healthy, ready) = try await withSimulator(settings) { simulatorPort in
+            let config = ProbeConfig(targets: [
+                loopbackTarget(port: simulatorPort, interval: .milliseconds(200), apiKey: "sk-never-shown")
+            ])
+            return try await withSidecar(config) { sidecar, port in
+                try await wait(sidecar.board) { entries in
+                    entries.count == 3 && entries.values.allSatisfy { $0.probes >= 2 }
+                }
+                return (try await httpGet(port: port, path: "/metrics"), try await httpGet(port: port, path: "/"),
+                        try await httpGet(port: port, path: "/-/healthy"), try await httpGet(port: port, path: "/-/ready"))
+            }
+        }
+        #expect(metrics.status == 200 && healthy.status == 200 && ready.status == 200)
+        let text = metrics.body
+        for transport in TransportCatalog.names {
+            let labels = #"target="sim",model="simulated-model",transport="\#(transport)""#
+            for series in [
+                "inference_probe_request_duration_seconds_count", "inference_probe_time_to_first_byte_seconds_count",
+                "inference_probe_connection_setup_seconds_count", "inference_probe_output_tokens_per_second_count",
+                "inference_probe_output_tokens_total", "inference_probe_last_probe_success",
+                "inference_probe_last_probe_timestamp_seconds",
+            ] {
+                #expect(text.contains("\(series){\(labels)}"), "\(series) for \(transport)")
+            }
+            #expect(text.contains(#"inference_probe_probes_total{\#(labels),outcome="success"}"#))
+            #expect(text.contains(#"inference_probe_probes_total{\#(labels),outcome="timeout"} 0"#))
+            let streaming = transport != "http"
+            #expect(text.contains("inference_probe_time_to_first_token_seconds_count{\(labels)}") == streaming)
+            #expect(text.contains("inference_probe_inter_token_latency_seconds_count{\(labels)}") == streaming)
+        }
+        #expect(text.contains(#"inference_probe_build_info{version="\#(BuildInfo.version)"} 1"#))
+        #expect(!text.contains("sk-never-shown") && !status.body.contains("sk-never-shown"))
+        #expect(status.body.contains("sim/simulated-model/websocket"))
+
+        let (exitCode, output) = try promtoolCheckMetrics(text)
+        #expect(exitCode == 0, "promtool check metrics: \(output)")
+        #expect(output.isEmpty, "promtool check metrics: \(output)")
+    }
+
+    /// Runs `promtool check metrics` (Debian package `prometheus`) on `exposition`.
+    func promtoolCheckMetrics(_ exposition: String) throws -> (Int32, String) {
+        let path = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let promtool = try #require(path, "promtool not found: install the Debian package prometheus (Tests/run does)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: promtool)
+        process.arguments = ["check", "metrics"]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        input.fileHandleForWriting.write(Data(exposition.utf8))
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
