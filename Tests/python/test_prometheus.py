@@ -1,0 +1,105 @@
+"""A real Prometheus server scrapes the demo sidecar, evaluates the bundled alert rules and answers
+every query of the bundled Grafana dashboard; promtool checks and unit-tests the rules."""
+import json
+import shutil
+import subprocess
+import time
+import urllib.parse
+
+import pytest
+import yaml
+
+from conftest import ROOT, Process, free_port, http_get
+
+PROMTOOL = shutil.which("promtool")
+PROMETHEUS = shutil.which("prometheus")
+
+
+def require(tool):
+    if not tool:
+        pytest.fail("prometheus/promtool not found: install the Debian package prometheus (Tests/run does)")
+    return tool
+
+
+def dashboard_queries() -> list[str]:
+    dashboard = json.loads((ROOT / "dashboards" / "inference-probe.json").read_text())
+    queries = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    assert len(queries) >= 9
+    return [q.replace("$__rate_interval", "1m").replace('=~"$target"', '=~".*"')
+             .replace('=~"$model"', '=~".*"').replace('=~"$transport"', '=~".*"') for q in queries]
+
+
+def test_alert_rules_are_valid_and_pass_their_unit_tests():
+    promtool = require(PROMTOOL)
+    rules = ROOT / "deploy" / "prometheus"
+    check = subprocess.run([promtool, "check", "rules", str(rules / "alerts.yml")], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    test = subprocess.run([promtool, "test", "rules", str(rules / "alerts_test.yml")], capture_output=True, text=True)
+    assert test.returncode == 0, test.stdout + test.stderr
+
+
+def test_dashboard_queries_are_valid_promql(tmp_path):
+    promtool = require(PROMTOOL)
+    rules = {"groups": [{"name": "dashboard", "rules": [
+        {"record": f"dashboard:query_{i}", "expr": q} for i, q in enumerate(dashboard_queries())]}]}
+    path = tmp_path / "dashboard_rules.yml"
+    path.write_text(yaml.safe_dump(rules))
+    check = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def query(base: str, expr: str) -> list:
+    status, body = http_get(f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
+    answer = json.loads(body)
+    assert status == 200 and answer["status"] == "success", (expr, body)
+    return answer["data"]["result"]
+
+
+def test_prometheus_scrapes_the_sidecar_and_evaluates_rules_and_dashboard(demo, tmp_path):
+    prometheus = require(PROMETHEUS)
+    _, metrics_base = demo
+    shutil.copy(ROOT / "deploy" / "prometheus" / "alerts.yml", tmp_path / "alerts.yml")
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": ["alerts.yml"],
+        "scrape_configs": [{"job_name": "inference-probe",
+                            "static_configs": [{"targets": [metrics_base.removeprefix("http://")]}]}],
+    }))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = Process([prometheus, f"--config.file={tmp_path / 'prometheus.yml'}",
+                      f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}"])
+    try:
+        deadline = time.monotonic() + 60
+        ttft = []
+        while time.monotonic() < deadline:
+            time.sleep(1)
+            try:
+                ttft = query(base, 'histogram_quantile(0.5, sum by (transport, le) '
+                                   '(rate(inference_probe_time_to_first_token_seconds_bucket[1m])))')
+            except OSError:
+                continue
+            if len([s for s in ttft if s["value"][1] != "NaN"]) == 2:
+                break
+        assert {s["metric"]["transport"] for s in ttft} == {"http_sse", "websocket"}
+        for sample in ttft:
+            assert 0.1 < float(sample["value"][1]) < 0.5, sample  # the demo injects 200 ms +- 20 ms
+
+        up = query(base, 'up{job="inference-probe"}')
+        assert [s["value"][1] for s in up] == ["1"]
+        durations = query(base, "inference_probe_request_duration_seconds_count")
+        assert {s["metric"]["transport"] for s in durations} == {"http", "http_sse", "websocket"}
+
+        for expr in dashboard_queries():
+            assert query(base, expr), f"dashboard query returned no data: {expr}"
+
+        status, body = http_get(f"{base}/api/v1/rules")
+        groups = json.loads(body)["data"]["groups"]
+        rules = [rule for group in groups for rule in group["rules"]]
+        assert len(rules) == 7
+        assert all(rule["health"] == "ok" for rule in rules), rules
+        # The healthy demo must not raise the availability or down alerts.
+        firing = [a["labels"]["alertname"] for a in json.loads(http_get(f"{base}/api/v1/alerts")[1])["data"]["alerts"]]
+        assert "InferenceProbeTargetDown" not in firing and "InferenceProbeAvailabilityLow" not in firing
+    finally:
+        server.stop()
