@@ -65,6 +65,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "inference-probe-bench",
+            dependencies: [
+                "InferenceProbe",
+                "InferenceSimulator",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "InferenceProbeTests",
             dependencies: [
