@@ -1,9 +1,12 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOConcurrencyHelpers
+import NIOSSL
 
 /// An OpenAI-compatible chat-completions server with scripted latency and faults, on one port:
 ///
@@ -23,9 +26,10 @@ public struct Simulator: Sendable {
     }
 
     /// The simulator as a service listening on `host:port` (port 0 picks one, reported to `onListening`).
+    /// Throws only when the TLS files of the settings cannot be loaded.
     public func application(
         host: String, port: Int, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) -> some ApplicationProtocol {
+    ) throws -> some ApplicationProtocol {
         let router = Router(context: BasicWebSocketRequestContext.self)
         router.get("v1/models") { request, _ in
             try authorize(request)
@@ -64,9 +68,16 @@ public struct Simulator: Sendable {
                 try await outbound.write(.text("[DONE]"))
             }
         }
+        var server = HTTPServerBuilder.http1WebSocketUpgrade(webSocketRouter: router)
+        if let tls = settings.tls {
+            let chain = try NIOSSLCertificate.fromPEMFile(tls.certificateChain).map { NIOSSLCertificateSource.certificate($0) }
+            let configuration = TLSConfiguration.makeServerConfiguration(
+                certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.privateKey, format: .pem)))
+            server = try .tls(server, tlsConfiguration: configuration)
+        }
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: router),
+            server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "inference-probe-simulator"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
             logger: logger

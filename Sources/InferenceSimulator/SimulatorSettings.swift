@@ -10,11 +10,24 @@ public struct SimulatorSettings: Sendable {
     /// Behaviour of transports without an entry in `profiles`.
     public var defaultProfile = LatencyProfile()
     public var profiles: [SimulatedTransport: LatencyProfile] = [:]
+    /// When set, the simulator serves https and wss with this certificate.
+    public var tls: TLSFiles?
 
     public init() {}
 
     public func profile(for transport: SimulatedTransport) -> LatencyProfile {
         profiles[transport] ?? defaultProfile
+    }
+}
+
+/// PEM files of a server certificate (chain) and its private key.
+public struct TLSFiles: Sendable, Equatable {
+    public var certificateChain: String
+    public var privateKey: String
+
+    public init(certificateChain: String, privateKey: String) {
+        self.certificateChain = certificateChain
+        self.privateKey = privateKey
     }
 }
 

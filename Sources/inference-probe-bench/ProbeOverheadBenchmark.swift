@@ -43,7 +43,7 @@ struct ProbeOverheadBenchmark {
         settings.defaultProfile.outputTokens = options.tokens
 
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = Simulator(settings: settings).application(host: "127.0.0.1", port: 0, logger: logger) {
+        let app = try Simulator(settings: settings).application(host: "127.0.0.1", port: 0, logger: logger) {
             continuation.yield($0)
         }
         let group = ServiceGroup(configuration: .init(services: [app], logger: logger))

@@ -27,7 +27,7 @@ struct DemoCommand: AsyncParsableCommand {
         let logger = logging.makeLogger(label: "inference-probe")
         let settings = try simulator.settings()
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let simulatorApp = Simulator(settings: settings).application(
+        let simulatorApp = try Simulator(settings: settings).application(
             host: simulatorAddress.host, port: simulatorAddress.port, logger: logger
         ) { port in
             portContinuation.yield(port)

@@ -18,9 +18,9 @@ struct SimulateCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = logging.makeLogger(label: "inference-probe.simulator")
         let settings = try simulator.settings()
-        let app = Simulator(settings: settings).application(host: listen.host, port: listen.port, logger: logger) {
+        let app = try Simulator(settings: settings).application(host: listen.host, port: listen.port, logger: logger) {
             port in
-            printOut("simulator listening on http://\(listen.host):\(port)/v1 (\(SimulatorOptions.describe(settings.defaultProfile)); seed \(settings.seed))")
+            printOut("simulator listening on \(settings.tls == nil ? "http" : "https")://\(listen.host):\(port)/v1 (\(SimulatorOptions.describe(settings.defaultProfile)); seed \(settings.seed))")
         }
         let group = ServiceGroup(configuration: .init(
             services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -31,8 +31,15 @@ struct SimulatorOptions: ParsableArguments {
     var apiKeyEnv: String?
     @Option(name: .customLong("model"), help: "A model listed by /v1/models (repeatable).")
     var models: [String] = ["simulated-model"]
+    @Option(name: .customLong("tls.cert-file"), help: "Serve https and wss with this PEM certificate (chain).")
+    var tlsCertificate: String?
+    @Option(name: .customLong("tls.key-file"), help: "PEM private key of --tls.cert-file.")
+    var tlsKey: String?
 
     func validate() throws {
+        guard (tlsCertificate == nil) == (tlsKey == nil) else {
+            throw ValidationError("--tls.cert-file and --tls.key-file go together")
+        }
         guard tokens > 0 else { throw ValidationError("--tokens must be positive") }
         guard (0...1).contains(errorRate), (0...1).contains(rateLimitRate), errorRate + rateLimitRate <= 1 else {
             throw ValidationError("--error-rate and --rate-limit-rate must be within 0...1 and add up to at most 1")
@@ -43,6 +50,9 @@ struct SimulatorOptions: ParsableArguments {
         var settings = SimulatorSettings()
         settings.seed = seed
         settings.models = models
+        if let tlsCertificate, let tlsKey {
+            settings.tls = TLSFiles(certificateChain: tlsCertificate, privateKey: tlsKey)
+        }
         settings.defaultProfile.timeToFirstToken = Delay(mean: ttft.duration, spread: ttftSpread.duration)
         settings.defaultProfile.interTokenDelay = Delay(mean: interToken.duration, spread: interTokenSpread.duration)
         settings.defaultProfile.outputTokens = tokens

@@ -111,28 +111,15 @@ struct SidecarTests {
         #expect(!text.contains("sk-never-shown") && !status.body.contains("sk-never-shown"))
         #expect(status.body.contains("sim/simulated-model/websocket"))
 
-        let (exitCode, output) = try promtoolCheckMetrics(text)
+        let (exitCode, output) = try await promtoolCheckMetrics(text)
         #expect(exitCode == 0, "promtool check metrics: \(output)")
         #expect(output.isEmpty, "promtool check metrics: \(output)")
     }
 
     /// Runs `promtool check metrics` (Debian package `prometheus`) on `exposition`.
-    func promtoolCheckMetrics(_ exposition: String) throws -> (Int32, String) {
+    func promtoolCheckMetrics(_ exposition: String) async throws -> (Int32, String) {
         let path = ["/usr/bin/promtool", "/usr/local/bin/promtool"].first { FileManager.default.isExecutableFile(atPath: $0) }
         let promtool = try #require(path, "promtool not found: install the Debian package prometheus (Tests/run does)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: promtool)
-        process.arguments = ["check", "metrics"]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        input.fileHandleForWriting.write(Data(exposition.utf8))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try await runProcess(promtool, ["check", "metrics"], input: exposition)
     }
 }

@@ -62,7 +62,7 @@ struct TransportProbeTests {
     @Test func webSocketConnectionIsKeptAndReused() async throws {
         let settings = fixedSettings(ttft: .milliseconds(20), interToken: .milliseconds(2), tokens: 5)
         let (first, second) = try await withSimulator(settings) { port in
-            let prober = try makeProber("websocket", loopbackTarget(port: port))
+            let prober = try await makeProber("websocket", loopbackTarget(port: port))
             let first = await prober.probe()
             let second = await prober.probe()
             await prober.shutdown()

@@ -77,7 +77,10 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
                 }
             case .body(let buffer):
                 if kind == .serverSentEvents && (200..<300).contains(status) {
-                    for event in try events.feed(buffer.readableBytesView) where !sawDone {
+                    let completed = try buffer.withUnsafeReadableBytes { bytes in
+                        Result { () throws(ProbeFailure) in try events.feed(bytes) }
+                    }.get()
+                    for event in completed where !sawDone {
                         if event.elementsEqual("[DONE]".utf8) {
                             sawDone = true
                         } else {

@@ -27,14 +27,32 @@ struct ProbeConnector: Sendable {
         self.tls = try NIOSSLContext(configuration: configuration)
     }
 
-    /// Connects on `eventLoop`. `configure` runs on the loop and adds the protocol handlers above the
-    /// phase recorder; it is handed a future that succeeds when requests can be written (after TLS).
+    /// Connects on `eventLoop`, trying each resolved address in turn. `configure` runs on the loop and
+    /// adds the protocol handlers above the phase recorder; it is handed a future that succeeds when
+    /// requests can be written (after TLS).
     func connect(
         on eventLoop: any EventLoop, deadline: ProbeInstant, timeline: inout ProbeTimeline,
         configure: @escaping @Sendable (any Channel, EventLoopFuture<ConnectionPhases>) throws -> Void
     ) async throws(ProbeFailure) -> any Channel {
-        let address = try await resolve(on: eventLoop, deadline: deadline)
+        let addresses = try await resolve(on: eventLoop, deadline: deadline)
         timeline.resolved = .now
+        var failure = ProbeFailure(.connectError, "no address to connect to")
+        for address in addresses {
+            guard ProbeInstant.now < deadline else { throw ProbeFailure(.timeout, "connect timed out") }
+            do {
+                return try await connect(to: address, on: eventLoop, deadline: deadline, configure: configure)
+            } catch {
+                failure = error
+                guard error.outcome == .connectError else { throw error }
+            }
+        }
+        throw failure
+    }
+
+    private func connect(
+        to address: SocketAddress, on eventLoop: any EventLoop, deadline: ProbeInstant,
+        configure: @escaping @Sendable (any Channel, EventLoopFuture<ConnectionPhases>) throws -> Void
+    ) async throws(ProbeFailure) -> any Channel {
         let ready = eventLoop.makePromise(of: ConnectionPhases.self)
         let remaining = max(deadline - .now, .milliseconds(1))
         let tls = self.tls
@@ -61,11 +79,11 @@ struct ProbeConnector: Sendable {
     }
 
     /// Resolves the host on NIO's thread pool; the deadline wins over a hung resolver.
-    private func resolve(on eventLoop: any EventLoop, deadline: ProbeInstant) async throws(ProbeFailure) -> SocketAddress {
+    private func resolve(on eventLoop: any EventLoop, deadline: ProbeInstant) async throws(ProbeFailure) -> [SocketAddress] {
         let (host, port) = (self.host, self.port)
-        let resolved = eventLoop.makePromise(of: SocketAddress.self)
+        let resolved = eventLoop.makePromise(of: [SocketAddress].self)
         NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) {
-            try SocketAddress.makeAddressResolvingHost(host, port: port)
+            try HostResolver.resolve(host, port: port)
         }.cascade(to: resolved)
         let timer = eventLoop.scheduleTask(deadline: .deadline(for: deadline)) {
             resolved.fail(ProbeFailure(.timeout, "DNS resolution of \(host) timed out"))

@@ -41,7 +41,7 @@ func withRunningApplication<T: Sendable>(
 /// Runs the simulator with `settings` on a free loopback port for the duration of `body`.
 func withSimulator<T: Sendable>(_ settings: SimulatorSettings, _ body: (Int) async throws -> T) async throws -> T {
     try await withRunningApplication({ onListening in
-        Simulator(settings: settings).application(host: "127.0.0.1", port: 0, logger: quietLogger, onListening: onListening)
+        try! Simulator(settings: settings).application(host: "127.0.0.1", port: 0, logger: quietLogger, onListening: onListening)
     }, body)
 }
 
@@ -68,10 +68,13 @@ func loopbackTarget(
         model: "simulated-model", transports: transports, apiKey: apiKey.map(APIKey.init), defaults: defaults)
 }
 
-/// Makes the prober of `transport` for `target`.
-func makeProber(_ transport: String, _ target: TargetConfig) throws -> any TransportProber {
+/// Makes the prober of `transport` for `target`, off the cooperative pool: loading the system's trust
+/// roots for https takes long enough to stall the simulators of tests running in parallel.
+func makeProber(_ transport: String, _ target: TargetConfig) async throws -> any TransportProber {
     guard let type = TransportCatalog.prober(named: transport) else { throw TestFailure("no transport \(transport)") }
-    return try type.init(target: target, group: MultiThreadedEventLoopGroup.singleton)
+    return try await NIOThreadPool.singleton.runIfActive {
+        try type.init(target: target, group: MultiThreadedEventLoopGroup.singleton)
+    }
 }
 
 struct TestFailure: Error, CustomStringConvertible {
@@ -136,4 +139,25 @@ func httpGet(port: Int, path: String) async throws -> (status: Int, body: String
     let url = URL(string: "http://127.0.0.1:\(port)\(path)")!
     let (data, response) = try await URLSession.shared.data(from: url)
     return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+}
+
+/// Runs `executable` with `arguments` off the cooperative thread pool (a blocked pool would stall the
+/// simulators of tests running in parallel), feeding it `input`; returns its exit status and output.
+func runProcess(_ executable: String, _ arguments: [String], input: String = "") async throws -> (Int32, String) {
+    try await NIOThreadPool.singleton.runIfActive {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let stdin = Pipe()
+        let output = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
 }
