@@ -48,9 +48,9 @@ struct DemoCommand: AsyncParsableCommand {
                 defaults: defaults)
             let config = ProbeConfig(targets: [target])
             let (metricsPorts, metricsContinuation) = AsyncStream.makeStream(of: Int.self)
-            let sidecar = try makeSidecar(config: config, listen: listenAddress, logger: logger) { port in
-                metricsContinuation.yield(port)
-            }
+            let sidecar = try makeSidecar(
+                config: config, listen: listenAddress, logger: logger,
+                onListening: { port in metricsContinuation.yield(port) })
             let group = ServiceGroup(configuration: .init(
                 services: sidecar.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             tasks.addTask {

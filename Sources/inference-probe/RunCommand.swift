@@ -21,7 +21,9 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = logging.makeLogger(label: "inference-probe")
         let config = try loadConfig(configFile)
-        let sidecar = try makeSidecar(config: config, listen: listenAddress, logger: logger)
+        let file = configFile
+        let sidecar = try makeSidecar(
+            config: config, listen: listenAddress, logger: logger, reload: { try ConfigLoader.load(file: file) })
         logger.info("inference-probe started", metadata: [
             "version": "\(BuildInfo.version)", "config": "\(configFile)", "listen": "\(listenAddress)",
             "series": "\(config.seriesKeys.count)",
@@ -49,9 +51,10 @@ func loadConfig(_ file: String) throws -> ProbeConfig {
 
 /// Builds the sidecar, turning a target that cannot be probed into a clear error and exit code 1.
 func makeSidecar(config: ProbeConfig, listen: ListenAddress, logger: Logger,
-                 onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> Sidecar {
+                 onListening: @escaping @Sendable (Int) async -> Void = { _ in },
+                 reload: (@Sendable () throws -> ProbeConfig)? = nil) throws -> Sidecar {
     do {
-        return try Sidecar(config: config, listen: listen, logger: logger, onListening: onListening)
+        return try Sidecar(config: config, listen: listen, logger: logger, reload: reload, onListening: onListening)
     } catch {
         printError("cannot start probing: \(error)")
         throw ExitCode(1)

@@ -1,6 +1,7 @@
 """The command line as an operator uses it: config checks, the demo, signals, promtool."""
 import re
 import shutil
+import signal
 import subprocess
 import time
 
@@ -118,3 +119,57 @@ def parse(exposition: str) -> dict:
         if match and "_bucket" not in match.group(1):
             out[(match.group(1), match.group(2))] = float(match.group(3))
     return out
+
+
+def wait_for_metrics(port: int, predicate, timeout: float = 20) -> str:
+    deadline = time.monotonic() + timeout
+    body = ""
+    while time.monotonic() < deadline:
+        try:
+            status, body = http_get(f"http://127.0.0.1:{port}/metrics")
+            if status == 200 and predicate(body):
+                return body
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"metrics never matched; last:\n{body}")
+
+
+def test_sighup_reloads_the_configuration_and_keeps_it_when_broken(binary, simulator, tmp_path):
+    def config(name: str) -> str:
+        return f"""
+global: {{interval: 300ms, timeout: 5s}}
+targets:
+  - name: {name}
+    base_url: {simulator}
+    model: simulated-model
+    transports: [http_sse]
+    api_key_env: SIM_KEY
+"""
+    path = write(tmp_path, config("first"))
+    port = free_port()
+    proc = Process([binary, "--config.file", path, "--web.listen-address", f"127.0.0.1:{port}"],
+                   env={"SIM_KEY": "sk-test-simulator"})
+    def successes(name: str, body: str) -> int:
+        series = f'target="{name}",model="simulated-model",transport="http_sse",outcome="success"}}'
+        match = re.search(re.escape(series) + r" (\d+)", body)
+        return int(match.group(1)) if match else 0
+
+    try:
+        wait_for_metrics(port, lambda body: successes("first", body) > 0)
+        (tmp_path / "probe.yml").write_text(config("second"))
+        proc.proc.send_signal(signal.SIGHUP)
+        body = wait_for_metrics(port, lambda body: successes("second", body) > 0)
+        assert 'target="first"' not in body, "series of a removed target are dropped"
+
+        (tmp_path / "probe.yml").write_text("targets: [ {name: broken")
+        proc.proc.send_signal(signal.SIGHUP)
+        time.sleep(1)
+        assert proc.proc.poll() is None, "a broken configuration on reload must not stop the sidecar"
+        before = successes("second", wait_for_metrics(port, lambda body: True))
+        wait_for_metrics(port, lambda body: successes("second", body) > before)
+    finally:
+        code = proc.stop()
+    stderr = proc.proc.stderr.read()
+    assert code == 0
+    assert "reload failed" in stderr and "probe.yml:2: YAML syntax error" in stderr, stderr

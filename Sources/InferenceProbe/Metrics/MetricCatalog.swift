@@ -32,6 +32,12 @@ enum MetricCatalog {
         "output_tokens_per_second", unit: "",
         "Generation speed: output tokens after the first per second of streaming, or per request second without streaming.") }
 
+    /// Every histogram with its buckets.
+    static var histograms: [(MetricNameDescriptor, [Double])] {
+        [(connectionSetup, connectBuckets), (timeToFirstByte, ttftBuckets), (timeToFirstToken, ttftBuckets),
+         (interTokenLatency, interTokenBuckets), (requestDuration, durationBuckets), (outputTokenRate, tokenRateBuckets)]
+    }
+
     static let ttftBuckets = [0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20, 30]
     static let interTokenBuckets = [0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1, 2]
     static let durationBuckets = [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 20, 30, 60, 120]

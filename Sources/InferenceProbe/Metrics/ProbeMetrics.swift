@@ -22,6 +22,23 @@ public final class ProbeMetrics: Sendable {
         _ = registry.makeCounter(descriptor: M.outputTokens, labels: key.labels)
     }
 
+    /// Removes every series of a key (a target or transport dropped by a reload).
+    public func forget(_ key: SeriesKey) {
+        let labels = key.labels
+        for outcome in ProbeOutcome.allCases {
+            registry.unregisterCounter(registry.makeCounter(descriptor: M.probes, labels: labels + [("outcome", outcome.rawValue)]))
+        }
+        registry.unregisterCounter(registry.makeCounter(descriptor: M.outputTokens, labels: labels))
+        registry.unregisterGauge(registry.makeGauge(descriptor: M.lastSuccess, labels: labels))
+        registry.unregisterGauge(registry.makeGauge(descriptor: M.lastTimestamp, labels: labels))
+        for phase in ConnectionPhase.names {
+            registry.unregisterGauge(registry.makeGauge(descriptor: M.connectionPhase, labels: labels + [("phase", phase)]))
+        }
+        for (name, buckets) in M.histograms {
+            registry.unregisterValueHistogram(registry.makeValueHistogram(descriptor: name, labels: labels, buckets: buckets))
+        }
+    }
+
     /// Records one finished probe.
     public func record(_ result: ProbeResult, at wallClock: Date = Date()) {
         let labels = result.key.labels

@@ -8,46 +8,41 @@ import ServiceLifecycle
 public struct Sidecar: Sendable {
     public let metrics: ProbeMetrics
     public let board: ProbeStatusBoard
-    let scheduler: ProbeScheduler
+    let probing: ProbingService
     let endpoint: any Service
 
     /// Builds every prober up front: an unusable target fails here, before anything is served.
+    /// With `reload`, SIGHUP re-reads the configuration through it (see `ProbingService`).
     public init(
         config: ProbeConfig, listen: ListenAddress, logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        reload: (@Sendable () throws -> ProbeConfig)? = nil,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws {
         let metrics = ProbeMetrics()
         let board = ProbeStatusBoard(keys: config.seriesKeys)
         for key in config.seriesKeys { metrics.register(key) }
-        self.scheduler = try ProbeScheduler(config: config, group: group, logger: logger) { result in
+        let sink: @Sendable (ProbeResult) -> Void = { result in
             metrics.record(result)
             board.record(result)
         }
+        let scheduler = try ProbeScheduler(config: config, group: group, logger: logger, sink: sink)
         self.metrics = metrics
         self.board = board
+        self.probing = ProbingService(
+            initial: scheduler, keys: config.seriesKeys, metrics: metrics, board: board, logger: logger,
+            reload: reload.map { load in
+                { @Sendable in
+                    let config = try load()
+                    return (try ProbeScheduler(config: config, group: group, logger: logger, sink: sink), config.seriesKeys)
+                }
+            })
         self.endpoint = MetricsEndpoint.application(
             address: listen, metrics: metrics, board: board, logger: logger, onListening: onListening)
     }
 
-    /// The scheduler and the endpoint; the scheduler marks the board running while it probes.
+    /// The probing (scheduler and reloads) and the HTTP endpoint.
     public var services: [any Service] {
-        [ScheduledProbing(scheduler: scheduler, board: board), endpoint]
-    }
-}
-
-/// Runs the scheduler and keeps `/-/ready` true only while it runs (false again while draining).
-struct ScheduledProbing: Service {
-    let scheduler: ProbeScheduler
-    let board: ProbeStatusBoard
-
-    func run() async throws {
-        board.setRunning(true)
-        defer { board.setRunning(false) }
-        try await withGracefulShutdownHandler {
-            try await scheduler.run()
-        } onGracefulShutdown: {
-            board.setRunning(false)
-        }
+        [probing, endpoint]
     }
 }

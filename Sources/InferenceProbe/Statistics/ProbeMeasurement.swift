@@ -64,6 +64,9 @@ public struct ProbeMeasurement: Sendable, Equatable {
 
 /// One step of opening a connection and how long it took.
 public struct ConnectionPhase: Sendable, Equatable {
+    /// Every phase name, in order.
+    public static let names = ["dns", "connect", "tls", "websocket_upgrade"]
+
     /// `dns`, `connect`, `tls` or `websocket_upgrade`; the `phase` label value.
     public var name: String
     public var seconds: Double

@@ -14,10 +14,16 @@ public final class ProbeStatusBoard: Sendable {
 
     private let entries = NIOLockedValueBox<[SeriesKey: Entry]>([:])
     private let running = NIOLockedValueBox(false)
-    private let keys: [SeriesKey]
+    private let keys: NIOLockedValueBox<[SeriesKey]>
 
     public init(keys: [SeriesKey]) {
-        self.keys = keys
+        self.keys = NIOLockedValueBox(keys)
+    }
+
+    /// Replaces the configured series (after a reload); entries of series no longer configured are dropped.
+    public func setKeys(_ newKeys: [SeriesKey]) {
+        keys.withLockedValue { $0 = newKeys }
+        entries.withLockedValue { entries in entries = entries.filter { newKeys.contains($0.key) } }
     }
 
     /// `true` while the scheduler is probing (drives `/-/ready`).
@@ -45,7 +51,7 @@ public final class ProbeStatusBoard: Sendable {
     /// Every configured series in configuration order, with its latest entry once it has one.
     public func snapshot() -> [(key: SeriesKey, entry: Entry?)] {
         let current = entries.withLockedValue { $0 }
-        return keys.map { ($0, current[$0]) }
+        return keys.withLockedValue { $0 }.map { ($0, current[$0]) }
     }
 
     /// A plain-text table of the latest results (no secrets: only labels, outcomes and figures).
