@@ -34,30 +34,48 @@ struct MisbehavingTargetTests {
         await server.stop()
     }
 
-    @Test func malformedChunkIsAProtocolError() async throws {
-        let server = try await RawTCPServer(reply: http(
-            "HTTP/1.1 200 OK\nContent-Type: text/event-stream", "data: {\"choices\":[{\"delta\":{\"content\":\"1\"}}]}\n\ndata: {broken\n\n"))
-        let result = try await probe("http_sse", port: server.port)
-        await server.stop()
-        #expect(result.outcome == .protocolError)
-        #expect(result.detail?.contains("malformed JSON") == true)
+    /// A canned HTTP answer and the outcome (and reason) it must give.
+    struct CannedAnswer: Sendable, CustomTestStringConvertible {
+        var name: String
+        var transport: String
+        var head: String
+        var body: String
+        var outcome: ProbeOutcome
+        var detail: String?
+        var testDescription: String { name }
     }
 
-    @Test func streamWithoutDoneIsAProtocolError() async throws {
-        let server = try await RawTCPServer(reply: http(
-            "HTTP/1.1 200 OK\nContent-Type: text/event-stream", "data: {\"choices\":[{\"delta\":{\"content\":\"1\"}}]}\n\n"))
-        let result = try await probe("http_sse", port: server.port)
-        await server.stop()
-        #expect(result.outcome == .protocolError)
-        #expect(result.detail?.contains("[DONE]") == true)
-    }
+    static let chunk = #"data: {"choices":[{"delta":{"content":"1"}}]}"# + "\n\n"
+    static let emptyJSON = #"{"choices":[{"message":{"role":"assistant","content":""}}],"usage":{"completion_tokens":0}}"#
+    static let cannedAnswers = [
+        CannedAnswer(name: "malformed chunk", transport: "http_sse", head: "HTTP/1.1 200 OK\nContent-Type: text/event-stream",
+                     body: chunk + "data: {broken\n\n", outcome: .protocolError, detail: "malformed JSON"),
+        CannedAnswer(name: "stream without [DONE]", transport: "http_sse", head: "HTTP/1.1 200 OK\nContent-Type: text/event-stream",
+                     body: chunk, outcome: .protocolError, detail: "[DONE]"),
+        CannedAnswer(name: "JSON instead of a stream", transport: "http_sse",
+                     head: "HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: \(emptyJSON.utf8.count)",
+                     body: emptyJSON, outcome: .protocolError, detail: "text/event-stream"),
+        CannedAnswer(name: "connection cut inside a chunked body", transport: "http_sse",
+                     head: "HTTP/1.1 200 OK\nContent-Type: text/event-stream\nTransfer-Encoding: chunked",
+                     body: "40\r\ndata: {\"choi", outcome: .connectionClosed),
+        CannedAnswer(name: "answer without text", transport: "http",
+                     head: "HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: \(emptyJSON.utf8.count)",
+                     body: emptyJSON, outcome: .protocolError, detail: "no output text"),
+        CannedAnswer(name: "SSE line over 1 MiB", transport: "http_sse", head: "HTTP/1.1 200 OK\nContent-Type: text/event-stream",
+                     body: "data: " + String(repeating: "x", count: 2 << 20), outcome: .protocolError, detail: "longer than"),
+        CannedAnswer(name: "not HTTP at all", transport: "http", head: "SSH-2.0-OpenSSH_9.2", body: "",
+                     outcome: .protocolError),
+    ]
 
-    @Test func connectionCutInsideAChunkedBodyIsConnectionClosed() async throws {
-        let server = try await RawTCPServer(reply: http(
-            "HTTP/1.1 200 OK\nContent-Type: text/event-stream\nTransfer-Encoding: chunked", "40\r\ndata: {\"choi"))
-        let result = try await probe("http_sse", port: server.port)
+    @Test(arguments: cannedAnswers)
+    func cannedAnswersBecomeClassifiedFailures(_ answer: CannedAnswer) async throws {
+        let server = try await RawTCPServer(reply: http(answer.head, answer.body))
+        let result = try await probe(answer.transport, port: server.port)
         await server.stop()
-        #expect(result.outcome == .connectionClosed, "\(result.detail ?? "")")
+        #expect(result.outcome == answer.outcome, "\(result.detail ?? "")")
+        if let detail = answer.detail {
+            #expect(result.detail?.contains(detail) == true, "\(result.detail ?? "")")
+        }
     }
 
     @Test func serviceUnavailableIsAnHTTPErrorWithItsMessage() async throws {
@@ -73,23 +91,6 @@ struct MisbehavingTargetTests {
         let detail = try #require(result.detail)
         #expect(detail.contains("model overloaded"))
         #expect(!detail.contains("sk-right-key-123") && detail.contains("<redacted>"), "echoed secrets are redacted")
-    }
-
-    @Test func jsonAnswerWithoutTextIsAProtocolError() async throws {
-        let body = #"{"choices":[{"message":{"role":"assistant","content":""}}],"usage":{"completion_tokens":0}}"#
-        let server = try await RawTCPServer(reply: http(
-            "HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: \(body.utf8.count)", body))
-        let result = try await probe("http", port: server.port)
-        await server.stop()
-        #expect(result.outcome == .protocolError)
-    }
-
-    @Test func hugeSSELineIsAProtocolError() async throws {
-        let server = try await RawTCPServer(reply: http(
-            "HTTP/1.1 200 OK\nContent-Type: text/event-stream", "data: " + String(repeating: "x", count: 2 << 20)))
-        let result = try await probe("http_sse", port: server.port)
-        await server.stop()
-        #expect(result.outcome == .protocolError)
     }
 
     @Test func hugeWebSocketFrameIsAProtocolError() async throws {
