@@ -63,6 +63,7 @@ let package = Package(
             dependencies: [
                 "InferenceProbe",
                 "InferenceSimulator",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -66,7 +66,7 @@ struct DemoCommand: AsyncParsableCommand {
                     Stop with Ctrl-C (SIGINT) or SIGTERM.
                     """)
             }
-            try await group.run()
+            try await runServices(group, listen: listenAddress)
             await simulatorGroup.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }

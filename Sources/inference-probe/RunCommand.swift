@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import ArgumentParser
 import InferenceProbe
 import ServiceLifecycle
@@ -30,7 +31,20 @@ struct RunCommand: AsyncParsableCommand {
         ])
         let group = ServiceGroup(configuration: .init(
             services: sidecar.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await runServices(group, listen: listenAddress)
+    }
+}
+
+/// Runs a service group; a port already taken or any other failure is one clear line and exit code 1.
+func runServices(_ group: ServiceGroup, listen: ListenAddress) async throws {
+    do {
         try await group.run()
+    } catch let error as IOError where error.errnoCode == EADDRINUSE {
+        printError("cannot listen on \(listen): the address is already in use")
+        throw ExitCode(1)
+    } catch {
+        printError("stopped: \(error)")
+        throw ExitCode(1)
     }
 }
 

@@ -2,6 +2,7 @@
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import time
 
@@ -173,3 +174,18 @@ targets:
     stderr = proc.proc.stderr.read()
     assert code == 0
     assert "reload failed" in stderr and "probe.yml:2: YAML syntax error" in stderr, stderr
+
+
+def test_port_in_use_is_one_clear_error(binary, tmp_path):
+    config = write(tmp_path, """
+targets:
+  - {name: local, base_url: "http://127.0.0.1:9/v1", model: m, transports: [http]}
+""")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = subprocess.run([binary, "--config.file", config, "--web.listen-address", f"127.0.0.1:{port}"],
+                             capture_output=True, text=True, timeout=30)
+    assert run.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}: the address is already in use" in run.stderr

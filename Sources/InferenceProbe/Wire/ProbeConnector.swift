@@ -58,7 +58,7 @@ struct ProbeConnector: Sendable {
         let tls = self.tls
         let serverName = Self.isIPAddress(host) ? nil : host
         let bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(.nanoseconds(Int64(remaining.seconds * 1e9)))
+            .connectTimeout(TimeAmount(remaining))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -104,8 +104,7 @@ struct ProbeConnector: Sendable {
 extension NIODeadline {
     /// The NIO deadline at the same moment as a `ContinuousClock` instant.
     static func deadline(for instant: ProbeInstant) -> NIODeadline {
-        let remaining = ProbeInstant.now.duration(to: instant)
-        return .now() + .nanoseconds(Int64(max(remaining.seconds, 0) * 1e9))
+        .now() + TimeAmount(max(ProbeInstant.now.duration(to: instant), .zero))
     }
 }
 
