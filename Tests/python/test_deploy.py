@@ -1,0 +1,52 @@
+"""The bundled Kubernetes manifests and Dockerfile agree with the binary: flags, port, health paths, and
+a configuration that passes check-config."""
+import subprocess
+
+import yaml
+
+from conftest import ROOT
+
+DEPLOY = ROOT / "deploy"
+
+
+def documents(name: str) -> list[dict]:
+    return [d for d in yaml.safe_load_all((DEPLOY / "kubernetes" / name).read_text()) if d]
+
+
+def sidecar_container() -> dict:
+    (deployment,) = documents("deployment.yaml")
+    containers = {c["name"]: c for c in deployment["spec"]["template"]["spec"]["containers"]}
+    return containers["inference-probe"]
+
+
+def test_sidecar_container_uses_real_flags_port_and_health_paths(binary):
+    container = sidecar_container()
+    help_text = subprocess.run([binary, "run", "--help"], capture_output=True, text=True, check=True).stdout
+    for arg in container["args"]:
+        flag = arg.split("=", 1)[0]
+        assert flag in help_text, f"{flag} is not a flag of inference-probe run"
+    assert "--web.listen-address=:9847" in container["args"]
+    assert container["ports"][0]["containerPort"] == 9847
+    assert container["readinessProbe"]["httpGet"]["path"] == "/-/ready"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/-/healthy"
+    (deployment,) = documents("deployment.yaml")
+    assert deployment["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] == "9847"
+    assert "EXPOSE 9847" in (DEPLOY / "Dockerfile").read_text()
+
+
+def test_configmap_configuration_passes_check_config(binary, tmp_path):
+    configmap = next(d for d in documents("configmap.yaml") if d["kind"] == "ConfigMap")
+    secret = next(d for d in documents("configmap.yaml") if d["kind"] == "Secret")
+    mounted = "/etc/inference-probe/secrets/"
+    key_name = next(iter(secret["stringData"]))
+    (tmp_path / key_name).write_text("sk-from-a-mounted-secret\n")
+    config = configmap["data"]["inference-probe.yml"].replace(mounted, f"{tmp_path}/")
+    assert config != configmap["data"]["inference-probe.yml"], "the config reads its key from the mounted secret"
+    (tmp_path / "inference-probe.yml").write_text(config)
+    run = subprocess.run([binary, "check-config", "--config.file", str(tmp_path / "inference-probe.yml")],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "API key set" in run.stdout and "sk-from-a-mounted-secret" not in run.stdout
+    # The container mounts the secret where the configuration looks for it.
+    mounts = {m["name"]: m["mountPath"] for m in sidecar_container()["volumeMounts"]}
+    assert mounts["inference-probe-keys"] + "/" == mounted
