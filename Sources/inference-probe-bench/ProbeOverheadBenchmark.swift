@@ -11,6 +11,9 @@ import ServiceLifecycle
 /// prober, the simulator and the loopback path together.
 ///
 ///     swift run -c release inference-probe-bench [--probes 200] [--ttft 100] [--inter-token 10] [--tokens 20]
+///
+/// With `--base-url URL` it probes a simulator started separately (`inference-probe simulate` with the same
+/// delays and no spread), so that the CPU figure is the prober's alone.
 @main
 struct ProbeOverheadBenchmark {
     struct Options {
@@ -18,10 +21,16 @@ struct ProbeOverheadBenchmark {
         var ttftMilliseconds = 100
         var interTokenMilliseconds = 10
         var tokens = 20
+        var baseURL: BaseURL?
 
         init(_ arguments: [String]) {
             var iterator = arguments.makeIterator()
             while let flag = iterator.next() {
+                if flag == "--base-url", let text = iterator.next() {
+                    guard case .success(let url) = BaseURL.parse(text) else { fatalError("--base-url: invalid URL") }
+                    baseURL = url
+                    continue
+                }
                 guard let value = iterator.next().flatMap(Int.init) else { fatalError("usage: \(flag) needs a number") }
                 switch flag {
                 case "--probes": probes = value
@@ -42,6 +51,13 @@ struct ProbeOverheadBenchmark {
         settings.defaultProfile.interTokenDelay = Delay(mean: .milliseconds(options.interTokenMilliseconds))
         settings.defaultProfile.outputTokens = options.tokens
 
+        if let external = options.baseURL {
+            printHeader(options, simulator: "the simulator at \(external)")
+            for transport in TransportCatalog.names {
+                try await measure(transport, baseURL: external, options: options)
+            }
+            return
+        }
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let app = try Simulator(settings: settings).application(host: "127.0.0.1", port: 0, logger: logger) {
             continuation.yield($0)
@@ -51,27 +67,31 @@ struct ProbeOverheadBenchmark {
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { return }
-            print("""
-                inference-probe \(BuildInfo.version) probe overhead: \(options.probes) probes per transport, injected \
-                TTFT \(options.ttftMilliseconds) ms, inter-token \(options.interTokenMilliseconds) ms, \(options.tokens) tokens
-                figures are measured minus injected, in milliseconds (p50 / p95 / max); CPU is this whole process \
-                (prober + simulator) per probe
-
-                transport   ttft_over            duration_over        itl_over(mean)     conn_setup_p50  cpu_ms/probe  failures
-                """)
+            printHeader(options, simulator: "the simulator in this process (CPU: prober + simulator)")
+            let baseURL = BaseURL(secure: false, host: "127.0.0.1", port: port, path: "/v1")
             for transport in TransportCatalog.names {
-                try await measure(transport, port: port, options: options)
+                try await measure(transport, baseURL: baseURL, options: options)
             }
             await group.triggerGracefulShutdown()
         }
     }
 
-    static func measure(_ transport: String, port: Int, options: Options) async throws {
+    static func printHeader(_ options: Options, simulator: String) {
+        print("""
+            inference-probe \(BuildInfo.version) probe overhead: \(options.probes) probes per transport against \(simulator);
+            injected TTFT \(options.ttftMilliseconds) ms, inter-token \(options.interTokenMilliseconds) ms, \(options.tokens) tokens.
+            Figures are measured minus injected, in milliseconds (p50 / p95 / max); cpu_ms is this process's CPU per probe.
+
+            transport   ttft_over            duration_over        itl_over(mean)     conn_setup_p50  cpu_ms/probe  failures
+            """)
+    }
+
+    static func measure(_ transport: String, baseURL: BaseURL, options: Options) async throws {
         var defaults = ProbeDefaults()
         defaults.timeout = .seconds(30)
         defaults.maxTokens = options.tokens
         let target = TargetConfig(
-            name: "bench", baseURL: BaseURL(secure: false, host: "127.0.0.1", port: port, path: "/v1"),
+            name: "bench", baseURL: baseURL,
             model: "simulated-model", transports: [transport], defaults: defaults)
         guard let type = TransportCatalog.prober(named: transport) else { return }
         let prober = try type.init(target: target, group: MultiThreadedEventLoopGroup.singleton)
