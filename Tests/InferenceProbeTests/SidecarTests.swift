@@ -106,6 +106,7 @@ struct SidecarTests {
             let streaming = transport != "http"
             #expect(text.contains("inference_probe_time_to_first_token_seconds_count{\(labels)}") == streaming)
             #expect(text.contains("inference_probe_inter_token_latency_seconds_count{\(labels)}") == streaming)
+            #expect(text.contains("inference_probe_inter_token_jitter_seconds_count{\(labels)}") == streaming)
         }
         #expect(text.contains(#"inference_probe_build_info{version="\#(BuildInfo.version)"} 1"#))
         #expect(!text.contains("sk-never-shown") && !status.body.contains("sk-never-shown"))

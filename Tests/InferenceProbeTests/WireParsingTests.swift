@@ -91,6 +91,7 @@ struct ProbeMeasurementTests {
         #expect(abs(m.timeToFirstToken! - 0.100) < 1e-9)
         #expect(m.interTokenLatencies.count == 2)
         #expect(abs(m.interTokenLatencies[0] - 0.020) < 1e-9 && abs(m.interTokenLatencies[1] - 0.030) < 1e-9)
+        #expect(abs(m.interTokenJitter! - 0.005) < 1e-9, "gaps of 20 and 30 ms deviate 5 ms from their mean")
         #expect(abs(m.duration! - 0.160) < 1e-9)
         #expect(m.outputTokens == 4)
         // 3 tokens after the first over 60 ms from first token to end.
@@ -107,7 +108,7 @@ struct ProbeMeasurementTests {
         result.outcome = .timeout
         let m = ProbeMeasurement(result)
         #expect(m.timeToFirstToken == nil && m.duration == nil && m.outputTokensPerSecond == nil)
-        #expect(m.interTokenLatencies.isEmpty && m.outputTokens == 0)
+        #expect(m.interTokenLatencies.isEmpty && m.interTokenJitter == nil && m.outputTokens == 0)
     }
 
     @Test func reusedConnectionHasNoSetup() {

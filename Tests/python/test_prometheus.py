@@ -24,7 +24,7 @@ def require(tool):
 def dashboard_queries() -> list[str]:
     dashboard = json.loads((ROOT / "dashboards" / "inference-probe.json").read_text())
     queries = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
-    assert len(queries) >= 9
+    assert len(queries) >= 10
     return [q.replace("$__rate_interval", "1m").replace('=~"$target"', '=~".*"')
              .replace('=~"$model"', '=~".*"').replace('=~"$transport"', '=~".*"') for q in queries]
 

@@ -26,6 +26,9 @@ enum MetricCatalog {
         "Time from sending the request to the first chunk carrying output text (streaming transports).") }
     static var interTokenLatency: MetricNameDescriptor { name(
         "inter_token_latency", unit: "seconds", "Gap between consecutive output chunks of a stream.") }
+    static var interTokenJitter: MetricNameDescriptor { name(
+        "inter_token_jitter", unit: "seconds",
+        "Standard deviation of the gaps between output chunks within one stream: how evenly it flowed.") }
     static var requestDuration: MetricNameDescriptor { name(
         "request_duration", unit: "seconds", "End-to-end time from sending the request to the end of the response.") }
     static var outputTokenRate: MetricNameDescriptor { name(
@@ -35,7 +38,7 @@ enum MetricCatalog {
     /// Every histogram with its buckets.
     static var histograms: [(MetricNameDescriptor, [Double])] {
         [(connectionSetup, connectBuckets), (timeToFirstByte, ttftBuckets), (timeToFirstToken, ttftBuckets),
-         (interTokenLatency, interTokenBuckets), (requestDuration, durationBuckets), (outputTokenRate, tokenRateBuckets)]
+         (interTokenLatency, interTokenBuckets), (interTokenJitter, interTokenBuckets), (requestDuration, durationBuckets), (outputTokenRate, tokenRateBuckets)]
     }
 
     static let ttftBuckets = [0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20, 30]

@@ -57,6 +57,7 @@ public final class ProbeMetrics: Sendable {
         for gap in measurement.interTokenLatencies {
             observe(M.interTokenLatency, labels, M.interTokenBuckets, gap)
         }
+        observe(M.interTokenJitter, labels, M.interTokenBuckets, measurement.interTokenJitter)
         observe(M.requestDuration, labels, M.durationBuckets, measurement.duration)
         observe(M.outputTokenRate, labels, M.tokenRateBuckets, measurement.outputTokensPerSecond)
     }

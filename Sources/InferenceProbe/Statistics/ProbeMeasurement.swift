@@ -13,6 +13,8 @@ public struct ProbeMeasurement: Sendable, Equatable {
     public var timeToFirstToken: Double?
     /// Gaps between consecutive content chunks (streaming transports only).
     public var interTokenLatencies: [Double]
+    /// Standard deviation of those gaps: how evenly one stream flowed (needs two gaps or more).
+    public var interTokenJitter: Double?
     /// Request start to the end of the response.
     public var duration: Double?
     /// Output tokens.
@@ -41,6 +43,7 @@ public struct ProbeMeasurement: Sendable, Equatable {
             timeToFirstByte = nil
             timeToFirstToken = nil
             interTokenLatencies = []
+            interTokenJitter = nil
             duration = nil
             outputTokensPerSecond = nil
             return
@@ -51,14 +54,25 @@ public struct ProbeMeasurement: Sendable, Equatable {
         if result.streamed, let first = t.tokens.first {
             timeToFirstToken = first.seconds(since: origin)
             interTokenLatencies = zip(t.tokens.dropFirst(), t.tokens).map { $0.seconds(since: $1) }
+            interTokenJitter = Self.standardDeviation(interTokenLatencies)
             let generation = end.seconds(since: first)
             outputTokensPerSecond = outputTokens > 1 && generation > 0
                 ? Double(outputTokens - 1) / generation : nil
         } else {
             timeToFirstToken = nil
             interTokenLatencies = []
+            interTokenJitter = nil
             outputTokensPerSecond = outputTokens > 0 && total > 0 ? Double(outputTokens) / total : nil
         }
+    }
+}
+
+extension ProbeMeasurement {
+    /// Population standard deviation; `nil` for fewer than two values.
+    static func standardDeviation(_ values: [Double]) -> Double? {
+        guard values.count >= 2 else { return nil }
+        let mean = values.reduce(0, +) / Double(values.count)
+        return (values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count)).squareRoot()
     }
 }
 
