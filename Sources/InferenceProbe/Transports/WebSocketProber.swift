@@ -25,12 +25,17 @@ public actor WebSocketProber: TransportProber {
     private let target: TargetConfig
     private let key: SeriesKey
     private let connector: ProbeConnector
+    /// The request message, the same for every probe.
+    private let request: [UInt8]
     private var session: Session?
 
     public init(target: TargetConfig, group: any EventLoopGroup) throws {
         self.target = target
         self.key = SeriesKey(target: target.name, model: target.model, transport: Self.name)
         self.connector = try ProbeConnector(target: target, group: group)
+        self.request = ChatCompletionRequest(
+            model: target.model, prompt: target.prompt, maxTokens: target.maxTokens, stream: true
+        ).jsonBytes()
     }
 
     public func probe() async -> ProbeResult {
@@ -46,9 +51,7 @@ public actor WebSocketProber: TransportProber {
                 session = try await connect(deadline: deadline, timeline: &result.timeline)
                 self.session = session
             }
-            let request = ChatCompletionRequest(
-                model: target.model, prompt: target.prompt, maxTokens: target.maxTokens, stream: true
-            ).jsonBytes()
+            let request = self.request
             let exchange = session.channel.eventLoop.makePromise(of: ExchangeReport.self)
             let timer = session.channel.armDeadline(deadline, what: "stream") { exchange.fail($0) }
             defer { timer.cancel() }

@@ -26,6 +26,7 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var events = ServerSentEventDecoder()
     private var tokens = TokenStreamAccumulator()
     private var sawDone = false
+    private var context: ChannelHandlerContext?
 
     init(kind: BodyKind, promise: EventLoopPromise<ExchangeReport>) {
         self.kind = kind
@@ -33,7 +34,8 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
         self.report = ExchangeReport(requestStarted: .now, ended: .now)
     }
 
-    private var context: ChannelHandlerContext?
+    /// The response status is 2xx.
+    private var succeeded: Bool { (200..<300).contains(status) }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -70,13 +72,13 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
                 report.firstByte = now
                 status = Int(head.status.code)
                 report.status = status
-                if kind == .refusedUpgrade || !(200..<300).contains(status) { break }
+                if kind == .refusedUpgrade || !succeeded { break }
                 let contentType = head.headers.first(name: "content-type")?.lowercased() ?? ""
                 if kind == .serverSentEvents && !contentType.hasPrefix("text/event-stream") {
                     throw ProbeFailure(.protocolError, "expected text/event-stream, got '\(contentType.prefix(60))'")
                 }
             case .body(let buffer):
-                if kind == .serverSentEvents && (200..<300).contains(status) {
+                if kind == .serverSentEvents && succeeded {
                     let completed = try buffer.withUnsafeReadableBytes { bytes in
                         Result { () throws(ProbeFailure) in try events.feed(bytes) }
                     }.get()
@@ -109,7 +111,7 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
             let failure = ProbeFailure.httpStatus(status, message: ChatCompletionPayload.errorMessage(in: body))
             throw ProbeFailure(failure.outcome, "WebSocket upgrade refused: \(failure.detail)", status: status)
         }
-        guard (200..<300).contains(status) else {
+        guard succeeded else {
             throw ProbeFailure.httpStatus(status, message: ChatCompletionPayload.errorMessage(in: body))
         }
         switch kind {

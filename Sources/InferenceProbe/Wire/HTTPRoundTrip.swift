@@ -7,12 +7,16 @@ struct HTTPRoundTrip: Sendable {
     let key: SeriesKey
     let streaming: Bool
     let connector: ProbeConnector
+    /// The request, the same for every probe.
+    let head: HTTPRequestHead
+    let body: [UInt8]
 
     init(target: TargetConfig, transport: String, streaming: Bool, group: any EventLoopGroup) throws {
         self.target = target
         self.key = SeriesKey(target: target.name, model: target.model, transport: transport)
         self.streaming = streaming
         self.connector = try ProbeConnector(target: target, group: group)
+        (self.head, self.body) = Self.request(for: target, streaming: streaming)
     }
 
     func run() async -> ProbeResult {
@@ -20,7 +24,7 @@ struct HTTPRoundTrip: Sendable {
         let deadline = result.timeline.started + target.timeout
         let eventLoop = connector.group.next()
         let exchange = eventLoop.makePromise(of: ExchangeReport.self)
-        let (head, body) = request()
+        let (head, body) = (self.head, self.body)
         let kind: HTTPExchangeHandler.BodyKind = streaming ? .serverSentEvents : .json
         do {
             let channel = try await connector.connect(on: eventLoop, deadline: deadline, timeline: &result.timeline) {
@@ -41,7 +45,7 @@ struct HTTPRoundTrip: Sendable {
         return result
     }
 
-    private func request() -> (HTTPRequestHead, [UInt8]) {
+    private static func request(for target: TargetConfig, streaming: Bool) -> (HTTPRequestHead, [UInt8]) {
         let body = ChatCompletionRequest(
             model: target.model, prompt: target.prompt, maxTokens: target.maxTokens, stream: streaming
         ).jsonBytes()
