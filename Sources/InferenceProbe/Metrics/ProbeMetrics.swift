@@ -39,10 +39,9 @@ public final class ProbeMetrics: Sendable {
         }
     }
 
-    /// Records one finished probe.
-    public func record(_ result: ProbeResult, at wallClock: Date = Date()) {
+    /// Records one finished probe and the figures derived from it.
+    public func record(_ result: ProbeResult, _ measurement: ProbeMeasurement, at wallClock: Date = Date()) {
         let labels = result.key.labels
-        let measurement = ProbeMeasurement(result)
         registry.makeCounter(descriptor: M.probes, labels: labels + [("outcome", result.outcome.rawValue)]).increment()
         registry.makeGauge(descriptor: M.lastSuccess, labels: labels).set(result.outcome == .success ? 1.0 : 0.0)
         registry.makeGauge(descriptor: M.lastTimestamp, labels: labels).set(wallClock.timeIntervalSince1970)

@@ -8,7 +8,6 @@ import ServiceLifecycle
 public struct ProbeScheduler: Service {
     /// A prober and the schedule it runs on.
     struct Job: Sendable {
-        var key: SeriesKey
         var prober: any TransportProber
         var interval: Duration
     }
@@ -28,9 +27,7 @@ public struct ProbeScheduler: Service {
             for transport in target.transports {
                 guard let type = TransportCatalog.prober(named: transport) else { continue }
                 do {
-                    jobs.append(Job(
-                        key: SeriesKey(target: target.name, model: target.model, transport: transport),
-                        prober: try type.init(target: target, group: group), interval: target.interval))
+                    jobs.append(Job(prober: try type.init(target: target, group: group), interval: target.interval))
                 } catch {
                     throw SchedulerError(description: "target \(target.name), transport \(transport): \(error)")
                 }
@@ -72,7 +69,6 @@ public struct ProbeScheduler: Service {
             "target": "\(result.key.target)", "model": "\(result.key.model)",
             "transport": "\(result.key.transport)", "outcome": "\(result.outcome.rawValue)",
         ]
-        if let duration = ProbeMeasurement(result).duration { metadata["duration_seconds"] = "\(duration)" }
         if result.outcome == .success {
             logger.debug("probe succeeded", metadata: metadata)
         } else {

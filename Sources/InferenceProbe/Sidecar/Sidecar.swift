@@ -23,8 +23,9 @@ public struct Sidecar: Sendable {
         let board = ProbeStatusBoard(keys: config.seriesKeys)
         for key in config.seriesKeys { metrics.register(key) }
         let sink: @Sendable (ProbeResult) -> Void = { result in
-            metrics.record(result)
-            board.record(result)
+            let measurement = ProbeMeasurement(result)
+            metrics.record(result, measurement)
+            board.record(result, measurement)
         }
         let scheduler = try ProbeScheduler(config: config, group: group, logger: logger, sink: sink)
         self.metrics = metrics

@@ -35,12 +35,12 @@ public final class ProbeStatusBoard: Sendable {
         running.withLockedValue { $0 = value }
     }
 
-    public func record(_ result: ProbeResult, at date: Date = Date()) {
+    public func record(_ result: ProbeResult, _ measurement: ProbeMeasurement, at date: Date = Date()) {
         entries.withLockedValue { entries in
             var entry = entries[result.key] ?? Entry(
-                result: result, measurement: ProbeMeasurement(result), finishedAt: date, probes: 0, failures: 0)
+                result: result, measurement: measurement, finishedAt: date, probes: 0, failures: 0)
             entry.result = result
-            entry.measurement = ProbeMeasurement(result)
+            entry.measurement = measurement
             entry.finishedAt = date
             entry.probes += 1
             if result.outcome != .success { entry.failures += 1 }
