@@ -49,23 +49,7 @@ public struct Simulator: Sendable {
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, _ in
             for try await message in inbound.messages(maxSize: 4 << 20) {
-                guard case .text(let text) = message,
-                      let chat = try? JSONDecoder().decode(ChatRequest.self, from: Data(text.utf8)) else {
-                    try await outbound.write(.text(ChatWire.error(
-                        "expected a chat-completions request as a text message", type: "invalid_request_error")))
-                    continue
-                }
-                let script = scripter.script(for: .websocket, maxTokens: chat.maxTokens)
-                if let fault = script.fault {
-                    try await outbound.write(.text(faultBody(fault)))
-                    try await outbound.write(.text("[DONE]"))
-                    continue
-                }
-                for (delay, json) in ChatWire.chunks(id: ids.next(), request: chat, script: script) {
-                    if delay > .zero { try await Task.sleep(for: delay) }
-                    try await outbound.write(.text(json))
-                }
-                try await outbound.write(.text("[DONE]"))
+                try await answer(message, on: outbound)
             }
         }
         var server = HTTPServerBuilder.http1WebSocketUpgrade(webSocketRouter: router)
@@ -110,6 +94,26 @@ public struct Simulator: Sendable {
                 try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
                 try await writer.finish(nil)
             })
+    }
+
+    /// Answers one WebSocket message: chunk messages then `[DONE]`, or an error message.
+    private func answer(_ message: WebSocketMessage, on outbound: WebSocketOutboundWriter) async throws {
+        guard case .text(let text) = message,
+              let chat = try? JSONDecoder().decode(ChatRequest.self, from: Data(text.utf8)) else {
+            try await outbound.write(.text(ChatWire.error(
+                "expected a chat-completions request as a text message", type: "invalid_request_error")))
+            return
+        }
+        let script = scripter.script(for: .websocket, maxTokens: chat.maxTokens)
+        if let fault = script.fault {
+            try await outbound.write(.text(faultBody(fault)))
+        } else {
+            for (delay, json) in ChatWire.chunks(id: ids.next(), request: chat, script: script) {
+                if delay > .zero { try await Task.sleep(for: delay) }
+                try await outbound.write(.text(json))
+            }
+        }
+        try await outbound.write(.text("[DONE]"))
     }
 
     private func faultBody(_ fault: CompletionScript.Fault) -> String {
