@@ -1,3 +1,5 @@
+import Hummingbird
+import HummingbirdWebSocket
 import InferenceProbe
 import InferenceSimulator
 import Testing
@@ -74,6 +76,34 @@ struct TransportProbeTests {
         #expect(second.connectionReused && second.timeline.connected == nil)
         #expect(ProbeMeasurement(second).connectionSetup == nil)
         #expect(second.outputTokens == 5)
+    }
+
+    @Test func webSocketReconnectsAfterTheServerClosedTheConnection() async throws {
+        // A server that answers one request per connection, then closes it.
+        let (first, second) = try await withRunningApplication({ onListening in
+            let router = Router(context: BasicWebSocketRequestContext.self)
+            router.ws("v1/stream") { inbound, outbound, _ in
+                for try await _ in inbound.messages(maxSize: 1 << 20) {
+                    try await outbound.write(.text(#"{"choices":[{"delta":{"content":"1"}}]}"#))
+                    try await outbound.write(.text("[DONE]"))
+                    return
+                }
+            }
+            return Application(
+                router: router, server: .http1WebSocketUpgrade(webSocketRouter: router),
+                configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                onServerRunning: { await onListening($0.localAddress!.port!) }, logger: quietLogger)
+        }) { port in
+            let prober = try await makeProber("websocket", loopbackTarget(port: port))
+            let first = await prober.probe()
+            try await Task.sleep(for: .milliseconds(300))  // the close reaches the prober
+            let second = await prober.probe()
+            await prober.shutdown()
+            return (first, second)
+        }
+        #expect(first.outcome == .success && !first.connectionReused)
+        #expect(second.outcome == .success, "\(second.detail ?? "")")
+        #expect(!second.connectionReused, "a closed connection is replaced, not reused")
     }
 
     @Test(arguments: TransportCatalog.names)
