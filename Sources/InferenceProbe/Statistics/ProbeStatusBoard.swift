@@ -12,18 +12,25 @@ public final class ProbeStatusBoard: Sendable {
         public var failures: Int
     }
 
-    private let entries = NIOLockedValueBox<[SeriesKey: Entry]>([:])
+    /// The configured series and their latest entries, changed together under one lock.
+    private struct Series {
+        var keys: [SeriesKey]
+        var entries: [SeriesKey: Entry] = [:]
+    }
+
+    private let series: NIOLockedValueBox<Series>
     private let running = NIOLockedValueBox(false)
-    private let keys: NIOLockedValueBox<[SeriesKey]>
 
     public init(keys: [SeriesKey]) {
-        self.keys = NIOLockedValueBox(keys)
+        self.series = NIOLockedValueBox(Series(keys: keys))
     }
 
     /// Replaces the configured series (after a reload); entries of series no longer configured are dropped.
     public func setKeys(_ newKeys: [SeriesKey]) {
-        keys.withLockedValue { $0 = newKeys }
-        entries.withLockedValue { entries in entries = entries.filter { newKeys.contains($0.key) } }
+        series.withLockedValue { series in
+            series.keys = newKeys
+            series.entries = series.entries.filter { newKeys.contains($0.key) }
+        }
     }
 
     /// `true` while the scheduler is probing (drives `/-/ready`).
@@ -36,22 +43,22 @@ public final class ProbeStatusBoard: Sendable {
     }
 
     public func record(_ result: ProbeResult, _ measurement: ProbeMeasurement, at date: Date = Date()) {
-        entries.withLockedValue { entries in
-            var entry = entries[result.key] ?? Entry(
+        series.withLockedValue { series in
+            var entry = series.entries[result.key] ?? Entry(
                 result: result, measurement: measurement, finishedAt: date, probes: 0, failures: 0)
             entry.result = result
             entry.measurement = measurement
             entry.finishedAt = date
             entry.probes += 1
             if result.outcome != .success { entry.failures += 1 }
-            entries[result.key] = entry
+            series.entries[result.key] = entry
         }
     }
 
     /// Every configured series in configuration order, with its latest entry once it has one.
     public func snapshot() -> [(key: SeriesKey, entry: Entry?)] {
-        let current = entries.withLockedValue { $0 }
-        return keys.withLockedValue { $0 }.map { ($0, current[$0]) }
+        let current = series.withLockedValue { $0 }
+        return current.keys.map { ($0, current.entries[$0]) }
     }
 
     /// A plain-text table of the latest results (no secrets: only labels, outcomes and figures).

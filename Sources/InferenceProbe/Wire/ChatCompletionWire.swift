@@ -46,9 +46,14 @@ struct ChatCompletionPayload: Decodable {
         var type: String?
         var code: String?
 
+        /// The message cut short and on one line, fit for a failure's detail.
+        var summary: String? {
+            message.map { String($0.prefix(200)).replacingOccurrences(of: "\n", with: " ") }
+        }
+
         /// An error object sent in place of a chunk: a rate limit, or another refusal by the API.
         var failure: ProbeFailure {
-            let text = "error in stream: \(message.map { String($0.prefix(200)) } ?? "unknown")"
+            let text = "error in stream: \(summary ?? "unknown")"
             let rateLimited = [type, code].contains { $0?.contains("rate_limit") == true }
             return ProbeFailure(rateLimited ? .rateLimited : .httpError, text)
         }
@@ -73,9 +78,7 @@ struct ChatCompletionPayload: Decodable {
 
     /// A message from an `{"error": {...}}` object, cut short and on one line.
     static func errorMessage(in bytes: some Collection<UInt8>) -> String? {
-        guard let payload = try? JSONDecoder().decode(ChatCompletionPayload.self, from: Data(bytes)),
-              let message = payload.error?.message else { return nil }
-        return String(message.prefix(200)).replacingOccurrences(of: "\n", with: " ")
+        (try? JSONDecoder().decode(ChatCompletionPayload.self, from: Data(bytes)))?.error?.summary
     }
 }
 

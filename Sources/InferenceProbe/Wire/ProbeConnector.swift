@@ -9,12 +9,15 @@ struct ProbeConnector: Sendable {
     let tls: NIOSSLContext?
     let host: String
     let port: Int
+    /// The TLS server name (SNI and verification); `nil` for an IP address.
+    let serverName: String?
 
     /// Builds the connector for a target; a bad CA file fails here, at start-up.
     init(target: TargetConfig, group: any EventLoopGroup) throws {
         self.group = group
         self.host = target.baseURL.host
         self.port = target.baseURL.port
+        self.serverName = Self.isIPAddress(target.baseURL.host) ? nil : target.baseURL.host
         guard target.baseURL.secure else {
             self.tls = nil
             return
@@ -55,8 +58,7 @@ struct ProbeConnector: Sendable {
     ) async throws(ProbeFailure) -> any Channel {
         let ready = eventLoop.makePromise(of: ConnectionPhases.self)
         let remaining = max(deadline - .now, .milliseconds(1))
-        let tls = self.tls
-        let serverName = Self.isIPAddress(host) ? nil : host
+        let (tls, serverName) = (self.tls, self.serverName)
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(remaining))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
