@@ -41,6 +41,12 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
         self.context = context
     }
 
+    /// Drops the context: a handler holding its context forms a cycle with it (the context holds the
+    /// handler) that would keep both, and the pipeline, alive after the channel closed.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
     /// Writes the request as soon as `ready` succeeds (after TCP, or after TLS); fails the exchange if not.
     func start(when ready: EventLoopFuture<ConnectionPhases>, head: HTTPRequestHead, body: [UInt8]) {
         ready.assumeIsolated().whenComplete { result in

@@ -25,6 +25,12 @@ final class WebSocketExchangeHandler: ChannelInboundHandler, RemovableChannelHan
         self.context = context
     }
 
+    /// Drops the context: a handler holding its context forms a cycle with it (the context holds the
+    /// handler) that would keep both, and the pipeline, alive after the channel closed.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
     /// Sends `request` and reports the streamed answer through `promise`.
     func start(request: [UInt8], promise: EventLoopPromise<ExchangeReport>) {
         guard let context, context.channel.isActive else {

@@ -10,12 +10,11 @@ import ServiceLifecycle
 /// figure printed is what the prober measured minus what was injected, so it bounds the overhead of the
 /// prober, the simulator and the loopback path together.
 ///
-///     swift run -c release inference-probe-bench [--probes 200] [--ttft 100] [--inter-token 10] [--tokens 20]
+///     swift run -c release inference-probe-bench overhead [--probes 200] [--ttft 100] [--inter-token 10] [--tokens 20]
 ///
 /// With `--base-url URL` it probes a simulator started separately (`inference-probe simulate` with the same
 /// delays and no spread), so that the CPU figure is the prober's alone.
-@main
-struct ProbeOverheadBenchmark {
+enum OverheadBenchmark {
     struct Options {
         var probes = 200
         var ttftMilliseconds = 100
@@ -43,8 +42,8 @@ struct ProbeOverheadBenchmark {
         }
     }
 
-    static func main() async throws {
-        let options = Options(Array(CommandLine.arguments.dropFirst()))
+    static func run(_ arguments: [String]) async throws {
+        let options = Options(arguments)
         let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
         var settings = SimulatorSettings()
         settings.defaultProfile.timeToFirstToken = Delay(mean: .milliseconds(options.ttftMilliseconds))
@@ -102,7 +101,7 @@ struct ProbeOverheadBenchmark {
         let injectedTotal = injectedTTFT + injectedGap * Double(options.tokens - 1)
         var ttft: [Double] = [], duration: [Double] = [], gaps: [Double] = [], setup: [Double] = []
         var failures = 0
-        let cpuBefore = cpuSeconds()
+        let cpuBefore = ProcessFigures.cpuSeconds()
         for _ in 0..<options.probes {
             let result = await prober.probe()
             guard result.outcome == .success else {
@@ -117,7 +116,7 @@ struct ProbeOverheadBenchmark {
             }
             if let value = m.connectionSetup { setup.append(value * 1000) }
         }
-        let cpuPerProbe = (cpuSeconds() - cpuBefore) * 1000 / Double(options.probes)
+        let cpuPerProbe = (ProcessFigures.cpuSeconds() - cpuBefore) * 1000 / Double(options.probes)
         await prober.shutdown()
         func triple(_ values: [Double]) -> String {
             guard !values.isEmpty else { return "-" }
@@ -139,13 +138,5 @@ struct ProbeOverheadBenchmark {
             String(failures),
         ].joined(separator: " ")
         print(line)
-    }
-
-    /// User + system CPU time of this process, in seconds.
-    static func cpuSeconds() -> Double {
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 }

@@ -1,0 +1,81 @@
+import Foundation
+import InferenceProbe
+import NIOPosix
+
+/// Probes a simulator running as its own process as fast as it answers, over every transport at once,
+/// and prints this process's resident memory and open descriptors every `--every` probes: memory that
+/// grows with the number of probes shows up as a rising RSS column.
+///
+///     swift run -c release inference-probe-bench memory [--probes 100000] [--concurrency 8] [--every 10000]
+///
+/// The simulator is the `inference-probe` binary next to this one (`simulate`, no delays, 5 tokens), or the
+/// one at `--base-url URL`. Every result goes through the sidecar's own sink (figures, metrics, status board).
+enum MemoryBenchmark {
+    struct Options {
+        var probes = 100_000
+        var concurrency = 8
+        var every = 10_000
+        var baseURL: BaseURL?
+
+        init(_ arguments: [String]) {
+            var iterator = arguments.makeIterator()
+            while let flag = iterator.next() {
+                guard let value = iterator.next() else { fatalError("\(flag) needs a value") }
+                switch flag {
+                case "--base-url":
+                    guard case .success(let url) = BaseURL.parse(value) else { fatalError("--base-url: invalid URL") }
+                    baseURL = url
+                case "--probes": probes = Int(value) ?? probes
+                case "--concurrency": concurrency = Int(value) ?? concurrency
+                case "--every": every = Int(value) ?? every
+                default: fatalError("unknown option \(flag)")
+                }
+            }
+        }
+    }
+
+    static func run(_ arguments: [String]) async throws {
+        let options = Options(arguments)
+        let simulator = options.baseURL == nil ? try SimulatorProcess.start() : nil
+        defer { simulator?.stop() }
+        guard let baseURL = options.baseURL ?? simulator?.baseURL else { return }
+
+        var defaults = ProbeDefaults()
+        defaults.timeout = .seconds(10)
+        defaults.maxTokens = 5
+        let target = TargetConfig(name: "bench", baseURL: baseURL, model: "simulated-model",
+                                  transports: TransportCatalog.names, defaults: defaults)
+        let metrics = ProbeMetrics()
+        let board = ProbeStatusBoard(keys: ProbeConfig(targets: [target]).seriesKeys)
+        let counter = ProbeCounter(limit: options.probes, every: options.every)
+
+        let header = """
+            inference-probe \(BuildInfo.version) memory: \(options.probes) probes over \(TransportCatalog.names.joined(separator: ", ")), \
+            \(options.concurrency) concurrent per transport, against \(baseURL)
+            probes     elapsed_s  probes/s  rss_mb   fds  failures
+
+            """
+        FileHandle.standardOutput.write(Data(header.utf8))
+        counter.report(ProcessFigures.residentMegabytes(), ProcessFigures.openDescriptors())
+        await withTaskGroup(of: Void.self) { group in
+            for transport in TransportCatalog.names {
+                for _ in 0..<options.concurrency {
+                    guard let type = TransportCatalog.prober(named: transport),
+                          let prober = try? type.init(target: target, group: MultiThreadedEventLoopGroup.singleton)
+                    else { continue }
+                    group.addTask {
+                        while counter.claim() {
+                            let result = await prober.probe()
+                            let measurement = ProbeMeasurement(result)
+                            metrics.record(result, measurement)
+                            board.record(result, measurement)
+                            counter.finished(success: result.outcome == .success)
+                        }
+                        await prober.shutdown()
+                    }
+                }
+            }
+        }
+        counter.summary()
+    }
+}
