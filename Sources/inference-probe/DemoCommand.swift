@@ -21,6 +21,7 @@ struct DemoCommand: AsyncParsableCommand {
     var interval = DurationArgument(.seconds(2))
 
     @OptionGroup var simulator: SimulatorOptions
+    @OptionGroup var endpoint: EndpointOptions
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -49,7 +50,7 @@ struct DemoCommand: AsyncParsableCommand {
             let config = ProbeConfig(targets: [target])
             let (metricsPorts, metricsContinuation) = AsyncStream.makeStream(of: Int.self)
             let sidecar = try makeSidecar(
-                config: config, listen: listenAddress, logger: logger,
+                config: config, listen: listenAddress, logger: logger, limits: endpoint.limits,
                 onListening: { port in metricsContinuation.yield(port) })
             let group = ServiceGroup(configuration: .init(
                 services: sidecar.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

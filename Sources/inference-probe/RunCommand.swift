@@ -17,6 +17,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("web.listen-address"), help: "Address on which to serve /metrics, /-/healthy and /-/ready.")
     var listenAddress = ListenAddress(host: "0.0.0.0", port: ListenAddress.defaultPort)
 
+    @OptionGroup var endpoint: EndpointOptions
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -24,7 +25,8 @@ struct RunCommand: AsyncParsableCommand {
         let config = try loadConfig(configFile)
         let file = configFile
         let sidecar = try makeSidecar(
-            config: config, listen: listenAddress, logger: logger, reload: { try ConfigLoader.load(file: file) })
+            config: config, listen: listenAddress, logger: logger, limits: endpoint.limits,
+            reload: { try ConfigLoader.load(file: file) })
         logger.info("inference-probe started", metadata: [
             "version": "\(BuildInfo.version)", "config": "\(configFile)", "listen": "\(listenAddress)",
             "series": "\(config.seriesKeys.count)",
@@ -64,11 +66,12 @@ func loadConfig(_ file: String) throws -> ProbeConfig {
 }
 
 /// Builds the sidecar, turning a target that cannot be probed into a clear error and exit code 1.
-func makeSidecar(config: ProbeConfig, listen: ListenAddress, logger: Logger,
+func makeSidecar(config: ProbeConfig, listen: ListenAddress, logger: Logger, limits: EndpointLimits,
                  onListening: @escaping @Sendable (Int) async -> Void = { _ in },
                  reload: (@Sendable () throws -> ProbeConfig)? = nil) throws -> Sidecar {
     do {
-        return try Sidecar(config: config, listen: listen, logger: logger, reload: reload, onListening: onListening)
+        return try Sidecar(config: config, listen: listen, logger: logger, reload: reload, limits: limits,
+                           onListening: onListening)
     } catch {
         printError("cannot start probing: \(error)")
         throw ExitCode(1)

@@ -197,9 +197,14 @@ struct ValueParsingTests {
             == BaseURL(secure: false, host: "localhost", port: 8089, path: "/v1"))
         #expect(try BaseURL.parse("https://[::1]/openai/v1/").get()
             == BaseURL(secure: true, host: "::1", port: 443, path: "/openai/v1"))
-        let withSecrets = try BaseURL.parse("https://user:pass@api.example.com/v1?api_key=sk-123").get()
-        #expect(withSecrets.description == "https://api.example.com/v1")
+        let withSecrets = try BaseURL.parse("https://user:pass@api.example.com/v1?api_key=sk-123#frag").get()
+        #expect(withSecrets.description == "https://api.example.com/v1?api_key=<redacted>")
         #expect(withSecrets.hostHeader == "api.example.com")
+        #expect(withSecrets.path(for: "stream") == "/v1/stream?api_key=sk-123", "query parameters are sent")
+        #expect(!"\(withSecrets)".contains("sk-123") && !String(reflecting: withSecrets).contains("sk-123"))
+        let azure = try BaseURL.parse("https://x.openai.azure.com/openai/deployments/d?api-version=2024-10-21").get()
+        #expect(azure.path(for: "chat/completions", extra: [("key", "a b&c")])
+            == "/openai/deployments/d/chat/completions?api-version=2024-10-21&key=a%20b%26c")
         #expect((try? BaseURL.parse("http://host:99999/v1").get()) == nil)
         #expect((try? BaseURL.parse("http:///v1").get()) == nil)
     }
@@ -210,5 +215,52 @@ struct ValueParsingTests {
         #expect(ListenAddress("[::1]:80") == ListenAddress(host: "::1", port: 80))
         #expect(ListenAddress("9847") == nil)
         #expect(ListenAddress("host:http") == nil)
+    }
+
+    @Test func apiKeyPlacement() throws {
+        let yaml = """
+            targets:
+              - {name: a, base_url: "http://h/v1", model: m, transports: [http], api_key_env: K}
+              - {name: b, base_url: "http://h/v1", model: m, transports: [http], api_key_env: K, api_key_header: api-key}
+              - {name: c, base_url: "http://h/v1", model: m, transports: [http], api_key_env: K, api_key_query: api_key}
+            """
+        let config = try ConfigLoader.parse(yaml, file: "p.yml", environment: ["K": "sk-abc"])
+        #expect(config.targets.map(\.apiKeyPlacement) == [.bearer, .header("api-key"), .query("api_key")])
+        let both = """
+            targets:
+              - name: a
+                base_url: http://h/v1
+                model: m
+                transports: [http]
+                api_key_header: x-api-key
+                api_key_query: key
+            """
+        #expect(throws: ConfigError(file: "p.yml", key: "targets[0].api_key_header", line: 6,
+                                    reason: "set either api_key_header or api_key_query, not both")) {
+            try ConfigLoader.parse(both, file: "p.yml")
+        }
+    }
+
+    /// Types holding credentials print none of them, however they are formatted.
+    @Test func secretsNeverPrint() throws {
+        let yaml = """
+            targets:
+              - name: a
+                base_url: "http://h/v1?sig=query-secret-1"
+                model: m
+                transports: [http]
+                api_key_env: K
+                headers: {X-Custom: header-secret-2}
+            """
+        let config = try ConfigLoader.parse(yaml, file: "p.yml", environment: ["K": "key-secret-3"])
+        var dumped = ""
+        dump(config, to: &dumped)
+        let renderings = ["\(config)", String(reflecting: config), dumped, "\(config.targets[0])",
+                          String(reflecting: config.targets[0]), "\(config.targets[0].headers)"]
+        for text in renderings {
+            for secret in ["query-secret-1", "header-secret-2", "key-secret-3"] {
+                #expect(!text.contains(secret), "\(secret) printed in \(text)")
+            }
+        }
     }
 }

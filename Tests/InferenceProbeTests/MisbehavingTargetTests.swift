@@ -83,7 +83,7 @@ struct MisbehavingTargetTests {
         let server = try await RawTCPServer(reply: http(
             "HTTP/1.1 503 Service Unavailable\nContent-Type: application/json\nContent-Length: \(body.utf8.count)", body))
         var target = loopbackTarget(port: server.port)
-        target.apiKey = APIKey("sk-right-key-123")
+        target.apiKey = Secret("sk-right-key-123")
         let result = try await makeProber("http", target).probe()
         await server.stop()
         #expect(result.outcome == .httpError)
@@ -118,5 +118,30 @@ struct MisbehavingTargetTests {
         await server.stop()
         #expect(result.outcome == .httpError, "\(result.detail ?? "")")
         #expect(result.httpStatus == 404)
+    }
+
+    @Test func connectionClosedDuringTheUpgradeIsConnectionClosed() async throws {
+        let server = try await RawTCPServer(reply: [])  // reads the upgrade request, answers nothing, closes
+        let result = try await probe("websocket", port: server.port)
+        await server.stop()
+        #expect(result.outcome == .connectionClosed, "\(result.detail ?? "")")
+        #expect(result.detail?.contains("upgrade") == true, "\(result.detail ?? "")")
+    }
+
+    /// The upgrade request is a GET without a body: it must not carry Content-Length (servers on the Python
+    /// `websockets` library never answer one that does).
+    @Test func upgradeRequestHasNoContentLength() async throws {
+        let server = try await RawTCPServer(reply: http("HTTP/1.1 403 Forbidden\nContent-Length: 0", ""), recordRequests: true)
+        var target = loopbackTarget(port: server.port)
+        target.apiKey = Secret("sk-query-key")
+        target.apiKeyPlacement = .query("api_key")
+        let result = try await makeProber("websocket", target).probe()
+        await server.stop()
+        #expect(result.outcome == .httpError && result.httpStatus == 403, "\(result.detail ?? "")")
+        let request = server.received.lowercased()
+        #expect(request.hasPrefix("get /v1/stream?api_key=sk-query-key http/1.1\r\n"), "\(request)")
+        #expect(request.contains("upgrade: websocket"))
+        #expect(!request.contains("content-length"), "\(request)")
+        #expect(!request.contains("authorization"), "the key travels in the query only")
     }
 }

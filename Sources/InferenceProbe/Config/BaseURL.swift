@@ -1,13 +1,22 @@
-/// An OpenAI-compatible API base URL such as `https://api.example.com/v1`, split into what a probe dials.
+/// An API base URL such as `https://api.example.com/v1`, split into what a probe dials.
 ///
-/// Its `description` is safe to log: user-info and query strings are never printed.
+/// Query parameters (`?api-version=2024-10-21`) are kept and sent with every request; their values may be
+/// credentials, so `description` prints them as `<redacted>`, and user-info is dropped.
 public struct BaseURL: Sendable, Hashable, CustomStringConvertible {
+    /// One `name=value` of the query string, kept as written (already percent-encoded).
+    public struct QueryItem: Sendable, Hashable {
+        public var name: String
+        public var value: Secret
+    }
+
     /// `true` for https (TLS).
     public var secure: Bool
     public var host: String
     public var port: Int
     /// Path prefix without a trailing slash, e.g. `/v1`; empty for the root.
     public var path: String
+    /// Query parameters sent with every request.
+    public var query: [QueryItem] = []
 
     /// Parses `http[s]://host[:port][/path]`; returns a reason on failure, never echoing credentials.
     public static func parse(_ text: String) -> Result<BaseURL, BaseURLError> {
@@ -22,7 +31,16 @@ public struct BaseURL: Sendable, Hashable, CustomStringConvertible {
         } else {
             return .failure(BaseURLError("must start with http:// or https://"))
         }
-        if let query = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) { rest = rest[..<query] }
+        if let fragment = rest.firstIndex(of: "#") { rest = rest[..<fragment] }
+        var query: [QueryItem] = []
+        if let mark = rest.firstIndex(of: "?") {
+            for pair in rest[rest.index(after: mark)...].split(separator: "&") {
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                guard !parts[0].isEmpty else { return .failure(BaseURLError("has a query parameter without a name")) }
+                query.append(QueryItem(name: String(parts[0]), value: Secret(parts.count > 1 ? String(parts[1]) : "")))
+            }
+            rest = rest[..<mark]
+        }
         let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
         var authority = rest[..<authorityEnd]
         var path = String(rest[authorityEnd...])
@@ -48,19 +66,38 @@ public struct BaseURL: Sendable, Hashable, CustomStringConvertible {
             port = p
         }
         guard !host.isEmpty else { return .failure(BaseURLError("has no host")) }
-        return .success(BaseURL(secure: secure, host: String(host), port: port, path: path))
+        return .success(BaseURL(secure: secure, host: String(host), port: port, path: path, query: query))
     }
 
-    public init(secure: Bool, host: String, port: Int, path: String) {
+    public init(secure: Bool, host: String, port: Int, path: String, query: [QueryItem] = []) {
         self.secure = secure
         self.host = host
         self.port = port
         self.path = path
+        self.query = query
     }
 
-    /// The request path for an API route, e.g. `chat/completions` -> `/v1/chat/completions`.
-    public func path(for route: String) -> String {
-        path + "/" + route
+    /// The request target for an API route, with the base URL's query parameters and `extra` ones:
+    /// `chat/completions` -> `/v1/chat/completions?api-version=...`. `extra` values are percent-encoded.
+    public func path(for route: String, extra: [(name: String, value: String)] = []) -> String {
+        let items = query.map { "\($0.name)=\($0.value.value)" } + extra.map { "\($0.name)=\(Self.percentEncoded($0.value))" }
+        guard !items.isEmpty else { return path + "/" + route }
+        return path + "/" + route + (route.contains("?") ? "&" : "?") + items.joined(separator: "&")
+    }
+
+    /// `text` with every byte outside RFC 3986's unreserved set percent-encoded.
+    static func percentEncoded(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            let scalar = Unicode.Scalar(byte)
+            if ("0"..."9").contains(scalar) || ("A"..."Z").contains(scalar) || ("a"..."z").contains(scalar)
+                || "-._~".unicodeScalars.contains(scalar) {
+                out.unicodeScalars.append(scalar)
+            } else {
+                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return out
     }
 
     /// The `Host` header value.
@@ -70,7 +107,8 @@ public struct BaseURL: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        "\(secure ? "https" : "http")://\(hostHeader)\(path)"
+        let shown = query.map { "\($0.name)=<redacted>" }.joined(separator: "&")
+        return "\(secure ? "https" : "http")://\(hostHeader)\(path)" + (shown.isEmpty ? "" : "?" + shown)
     }
 }
 
@@ -78,4 +116,10 @@ public struct BaseURL: Sendable, Hashable, CustomStringConvertible {
 public struct BaseURLError: Error, CustomStringConvertible {
     public var description: String
     init(_ description: String) { self.description = description }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        String(repeating: "0", count: max(0, width - count)) + self
+    }
 }

@@ -19,7 +19,7 @@ import Yams
 public enum ConfigLoader {
     static let globalKeys = ["interval", "timeout", "prompt", "max_tokens"]
     static let targetKeys = [
-        "name", "base_url", "model", "transports", "api_key_env", "api_key_file", "headers",
+        "name", "base_url", "model", "transports", "api_key_env", "api_key_file", "api_key_header", "api_key_query", "headers",
         "interval", "timeout", "prompt", "max_tokens", "websocket_path", "tls",
     ]
 
@@ -119,7 +119,7 @@ public enum ConfigLoader {
         }
         guard !transports.isEmpty else { throw transportsNode.error("must list at least one transport") }
 
-        var apiKey: APIKey?
+        var apiKey: Secret?
         switch (keys["api_key_env"], keys["api_key_file"]) {
         case (.some(let env), .some):
             throw env.error("set either api_key_env or api_key_file, not both")
@@ -131,7 +131,23 @@ public enum ConfigLoader {
             apiKey = nil
         }
 
-        var headers: [(name: String, value: String)] = []
+        var placement = APIKeyPlacement.bearer
+        switch (keys["api_key_header"], keys["api_key_query"]) {
+        case (.some(let header), .some):
+            throw header.error("set either api_key_header or api_key_query, not both")
+        case (.some(let header), .none):
+            placement = .header(try header.headerName())
+        case (.none, .some(let query)):
+            let name = try query.nonEmptyString()
+            guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+                throw query.error("'\(name)' is not a plain query parameter name")
+            }
+            placement = .query(name)
+        case (.none, .none):
+            break
+        }
+
+        var headers: [SecretHeader] = []
         if let headersNode = keys["headers"] {
             guard let mapping = headersNode.node.mapping else { throw headersNode.error("must be a mapping of header names to values") }
             for (key, value) in mapping {
@@ -143,13 +159,13 @@ public enum ConfigLoader {
                 guard let text = value.scalar?.string, !text.contains(where: \.isNewline) else {
                     throw headersNode.child(header, value).error("must be a single-line string")
                 }
-                headers.append((header, text))
+                headers.append(SecretHeader(name: header, value: Secret(text)))
             }
         }
 
         let settings = try parseDefaults(keys, inheriting: defaults)
         var target = TargetConfig(name: name, baseURL: baseURL, model: model, transports: transports,
-                                  apiKey: apiKey, headers: headers, defaults: settings)
+                                  apiKey: apiKey, apiKeyPlacement: placement, headers: headers, defaults: settings)
         if let path = keys["websocket_path"] {
             target.websocketPath = String(try path.nonEmptyString().drop(while: { $0 == "/" }))
         }
@@ -165,8 +181,8 @@ public enum ConfigLoader {
         return target
     }
 
-    static func resolve(_ source: SecretSource, at node: YAMLConfigNode, environment: [String: String]) throws(ConfigError) -> APIKey {
-        switch APIKey.resolve(source, environment: environment) {
+    static func resolve(_ source: SecretSource, at node: YAMLConfigNode, environment: [String: String]) throws(ConfigError) -> Secret {
+        switch Secret.resolve(source, environment: environment) {
         case .success(let key): return key
         case .failure(let reason): throw node.error(reason.description)
         }

@@ -24,17 +24,21 @@ public struct ProbeDefaults: Sendable, Equatable {
     public init() {}
 }
 
-/// One OpenAI-compatible endpoint and model to probe over one or more transports.
-public struct TargetConfig: Sendable {
+/// One inference endpoint and model to probe over one or more transports.
+///
+/// It holds the target's credentials, so it prints only its name, URL (query values redacted) and model.
+public struct TargetConfig: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The `target` label value; unique within a config.
     public var name: String
     public var baseURL: BaseURL
     public var model: String
     /// Transport names, each one of `TransportCatalog.names`.
     public var transports: [String]
-    public var apiKey: APIKey?
+    public var apiKey: Secret?
+    /// Where the API key goes on the wire.
+    public var apiKeyPlacement: APIKeyPlacement
     /// Extra request headers (values are treated as secrets: never logged or shown).
-    public var headers: [(name: String, value: String)]
+    public var headers: [SecretHeader]
     public var interval: Duration
     public var timeout: Duration
     public var prompt: String
@@ -44,8 +48,9 @@ public struct TargetConfig: Sendable {
     public var tls: TLSSettings
 
     public init(
-        name: String, baseURL: BaseURL, model: String, transports: [String], apiKey: APIKey? = nil,
-        headers: [(name: String, value: String)] = [], defaults: ProbeDefaults = ProbeDefaults(),
+        name: String, baseURL: BaseURL, model: String, transports: [String], apiKey: Secret? = nil,
+        apiKeyPlacement: APIKeyPlacement = .bearer,
+        headers: [SecretHeader] = [], defaults: ProbeDefaults = ProbeDefaults(),
         websocketPath: String = "stream", tls: TLSSettings = TLSSettings()
     ) {
         self.name = name
@@ -53,6 +58,7 @@ public struct TargetConfig: Sendable {
         self.model = model
         self.transports = transports
         self.apiKey = apiKey
+        self.apiKeyPlacement = apiKeyPlacement
         self.headers = headers
         self.interval = defaults.interval
         self.timeout = defaults.timeout
@@ -60,6 +66,36 @@ public struct TargetConfig: Sendable {
         self.maxTokens = defaults.maxTokens
         self.websocketPath = websocketPath
         self.tls = tls
+    }
+
+    public var description: String { "target \(name) (\(baseURL), model \(model))" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["name": name, "baseURL": baseURL, "model": model]) }
+
+    /// Every secret value of the target (key, header values, query values), for scrubbing echoed text.
+    var secretValues: [String] {
+        [apiKey?.value].compactMap { $0 } + headers.map(\.value.value) + baseURL.query.map(\.value.value)
+    }
+}
+
+/// Where a request carries the API key.
+public enum APIKeyPlacement: Sendable, Equatable {
+    /// `Authorization: Bearer KEY` (OpenAI and most compatible servers).
+    case bearer
+    /// The key alone as the value of a named header (`api-key` for Azure, `x-api-key` for Anthropic).
+    case header(String)
+    /// A query parameter of every request URL (WebSocket endpoints that browsers reach).
+    case query(String)
+}
+
+/// An extra request header whose value is treated as a secret.
+public struct SecretHeader: Sendable, Equatable {
+    public var name: String
+    public var value: Secret
+
+    public init(name: String, value: Secret) {
+        self.name = name
+        self.value = value
     }
 }
 

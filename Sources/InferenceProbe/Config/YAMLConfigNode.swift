@@ -48,6 +48,15 @@ struct YAMLConfigNode {
         return value
     }
 
+    /// An HTTP header name (RFC 9110 token characters).
+    func headerName() throws(ConfigError) -> String {
+        let name = try nonEmptyString()
+        guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_".contains($0)) }) else {
+            throw error("'\(name)' is not a valid header name")
+        }
+        return name
+    }
+
     func bool() throws(ConfigError) -> Bool {
         guard let value = node.bool else { throw error("must be true or false") }
         return value

@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 
@@ -11,6 +12,7 @@ public enum MetricsEndpoint {
     /// Builds the endpoint's application; `onListening` receives the bound port (useful with port 0).
     public static func application(
         address: ListenAddress, metrics: ProbeMetrics, board: ProbeStatusBoard, logger: Logger,
+        limits: EndpointLimits = EndpointLimits(),
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
@@ -30,7 +32,10 @@ public enum MetricsEndpoint {
         }
         return Application(
             router: router,
-            configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
+            server: .guardedHTTP1(limits),
+            configuration: .init(
+                address: .hostname(address.host, port: address.port), serverName: nil,
+                availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? address.port) },
             logger: logger
         )

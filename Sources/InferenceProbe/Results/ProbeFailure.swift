@@ -49,7 +49,7 @@ public struct ProbeFailure: Error, Sendable, CustomStringConvertible {
             default: return ProbeFailure(.connectError, "\(error)")
             }
         case is NIOSSLError, is NIOSSLExtraError, is BoringSSLError:
-            return ProbeFailure(.tlsError, "TLS: \(error)")
+            return ProbeFailure(.tlsError, "TLS: \(TLSFailureReport.reason(error))")
         case is SocketAddressError:
             return ProbeFailure(.dnsError, "DNS: \(error)")
         case let error as NIOWebSocketError:

@@ -5,9 +5,10 @@ import ServiceLifecycle
 /// Probes every target x transport on its own interval, each pair in its own task so that a slow or
 /// stalled target never delays another. On graceful shutdown (SIGTERM) it stops starting probes, lets
 /// the ones in flight finish (each bounded by its timeout) and returns.
-public struct ProbeScheduler: Service {
+public struct ProbeScheduler: Service, CustomStringConvertible {
     /// A prober and the schedule it runs on.
     struct Job: Sendable {
+        var key: SeriesKey
         var prober: any TransportProber
         var interval: Duration
     }
@@ -27,7 +28,8 @@ public struct ProbeScheduler: Service {
             for transport in target.transports {
                 guard let type = TransportCatalog.prober(named: transport) else { continue }
                 do {
-                    jobs.append(Job(prober: try type.init(target: target, group: group), interval: target.interval))
+                    jobs.append(Job(key: SeriesKey(target: target.name, model: target.model, transport: transport),
+                                    prober: try type.init(target: target, group: group), interval: target.interval))
                 } catch {
                     throw SchedulerError(description: "target \(target.name), transport \(transport): \(error)")
                 }
@@ -36,6 +38,11 @@ public struct ProbeScheduler: Service {
         self.jobs = jobs
         self.sink = sink
         self.logger = logger
+    }
+
+    /// What service-lifecycle logs for this service: the series it probes, nothing of their credentials.
+    public var description: String {
+        "ProbeScheduler(\(jobs.map { "\($0.key)" }.joined(separator: ", ")))"
     }
 
     public func run() async throws {

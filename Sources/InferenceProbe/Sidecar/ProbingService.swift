@@ -6,7 +6,7 @@ import UnixSignals
 /// from the re-read configuration. A configuration that does not load is logged and ignored: the running
 /// one goes on. The old scheduler finishes its in-flight probes before the new one starts, and the series
 /// of targets that are gone are removed from the metrics.
-struct ProbingService: Service {
+struct ProbingService: Service, CustomStringConvertible {
     typealias Reload = @Sendable () throws -> (ProbeScheduler, [SeriesKey])
 
     let initial: ProbeScheduler
@@ -20,6 +20,8 @@ struct ProbingService: Service {
         case stopped
         case replace(ProbeScheduler, [SeriesKey])
     }
+
+    var description: String { "ProbingService(\(initial))" }
 
     func run() async throws {
         board.setRunning(true)

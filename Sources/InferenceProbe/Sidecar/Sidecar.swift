@@ -17,6 +17,7 @@ public struct Sidecar: Sendable {
         config: ProbeConfig, listen: ListenAddress, logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         reload: (@Sendable () throws -> ProbeConfig)? = nil,
+        limits: EndpointLimits = EndpointLimits(),
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws {
         let metrics = ProbeMetrics()
@@ -39,7 +40,7 @@ public struct Sidecar: Sendable {
                 }
             })
         self.endpoint = MetricsEndpoint.application(
-            address: listen, metrics: metrics, board: board, logger: logger, onListening: onListening)
+            address: listen, metrics: metrics, board: board, logger: logger, limits: limits, onListening: onListening)
     }
 
     /// The probing (scheduler and reloads) and the HTTP endpoint.

@@ -61,28 +61,26 @@ public final class ProbeStatusBoard: Sendable {
         return current.keys.map { ($0, current.entries[$0]) }
     }
 
-    /// A plain-text table of the latest results (no secrets: only labels, outcomes and figures).
+    /// A plain-text table of the latest results (no secrets: only labels, outcomes and figures). Every
+    /// column is as wide as its widest cell, so no name or outcome is cut.
     public func renderText() -> String {
-        var lines = ["inference-probe \(BuildInfo.version)", "",
-                     "target/model/transport".padding(toLength: 44, withPad: " ", startingAt: 0)
-                        + " probes  failed  last      ttft_s   duration_s  detail"]
+        func figure(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "-" }
+        var rows = [["target/model/transport", "probes", "failed", "last", "ttft_s", "duration_s", "detail"]]
         for (key, entry) in snapshot() {
-            let name = key.description.padding(toLength: 44, withPad: " ", startingAt: 0)
             guard let entry else {
-                lines.append("\(name) no probe finished yet")
+                rows.append([key.description, "0", "0", "-", "-", "-", "no probe finished yet"])
                 continue
             }
-            func figure(_ value: Double?) -> String {
-                (value.map { String(format: "%.4f", $0) } ?? "-").padding(toLength: 9, withPad: " ", startingAt: 0)
-            }
-            lines.append([
-                name, String(entry.probes).padding(toLength: 7, withPad: " ", startingAt: 0),
-                String(entry.failures).padding(toLength: 7, withPad: " ", startingAt: 0),
-                entry.result.outcome.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0),
-                figure(entry.measurement.timeToFirstToken), figure(entry.measurement.duration) + "  ",
-                entry.result.detail ?? "",
-            ].joined(separator: " "))
+            rows.append([key.description, String(entry.probes), String(entry.failures), entry.result.outcome.rawValue,
+                         figure(entry.measurement.timeToFirstToken), figure(entry.measurement.duration),
+                         entry.result.detail ?? ""])
         }
-        return lines.joined(separator: "\n") + "\n"
+        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        let lines = rows.map { row in
+            zip(row, widths).enumerated().map { column, cell in
+                column == row.count - 1 ? cell.0 : cell.0.padding(toLength: cell.1, withPad: " ", startingAt: 0)
+            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }
+        return (["inference-probe \(BuildInfo.version)", ""] + lines).joined(separator: "\n") + "\n"
     }
 }

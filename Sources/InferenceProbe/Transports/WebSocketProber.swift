@@ -124,6 +124,10 @@ public actor WebSocketProber: TransportProber {
                 _ = try await refusal.get()
                 throw ProbeFailure(.httpError, "WebSocket upgrade refused")
             }
+        } catch ChannelError.inappropriateOperationForState where !channel.isActive {
+            // The upgrade handler was torn down with the pipeline: the server closed the connection
+            // before it answered the upgrade.
+            throw ProbeFailure(.connectionClosed, "connection closed during the WebSocket upgrade")
         } catch {
             channel.close(promise: nil)
             throw ProbeFailure.classify(error)
@@ -131,9 +135,9 @@ public actor WebSocketProber: TransportProber {
     }
 
     private func upgradeRequestHead() -> HTTPRequestHead {
-        var headers = HTTPHeaders.probeRequest(for: target)
-        headers.replaceOrAdd(name: "Content-Length", value: "0")
-        return HTTPRequestHead(
-            version: .http1_1, method: .GET, uri: target.baseURL.path(for: target.websocketPath), headers: headers)
+        // No Content-Length: a GET has no body (RFC 9110 §8.6), and servers built on the Python `websockets`
+        // library (uvicorn's default) never answer an upgrade request that carries one.
+        HTTPRequestHead(version: .http1_1, method: .GET, uri: target.requestPath(for: target.websocketPath),
+                        headers: .probeRequest(for: target))
     }
 }

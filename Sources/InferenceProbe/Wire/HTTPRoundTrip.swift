@@ -8,15 +8,14 @@ struct HTTPRoundTrip: Sendable {
     let streaming: Bool
     let connector: ProbeConnector
     /// The request, the same for every probe.
-    let head: HTTPRequestHead
-    let body: [UInt8]
+    let request: PreparedRequest
 
     init(target: TargetConfig, transport: String, streaming: Bool, group: any EventLoopGroup) throws {
         self.target = target
         self.key = SeriesKey(target: target.name, model: target.model, transport: transport)
         self.streaming = streaming
         self.connector = try ProbeConnector(target: target, group: group)
-        (self.head, self.body) = Self.request(for: target, streaming: streaming)
+        self.request = Self.request(for: target, streaming: streaming)
     }
 
     func run() async -> ProbeResult {
@@ -24,7 +23,7 @@ struct HTTPRoundTrip: Sendable {
         let deadline = result.timeline.started + target.timeout
         let eventLoop = connector.group.next()
         let exchange = eventLoop.makePromise(of: ExchangeReport.self)
-        let (head, body) = (self.head, self.body)
+        let (head, body) = (request.head, request.body)
         let kind: HTTPExchangeHandler.BodyKind = streaming ? .serverSentEvents : .json
         do {
             let channel = try await connector.connect(on: eventLoop, deadline: deadline, timeline: &result.timeline) {
@@ -45,7 +44,7 @@ struct HTTPRoundTrip: Sendable {
         return result
     }
 
-    private static func request(for target: TargetConfig, streaming: Bool) -> (HTTPRequestHead, [UInt8]) {
+    private static func request(for target: TargetConfig, streaming: Bool) -> PreparedRequest {
         let body = ChatCompletionRequest(
             model: target.model, prompt: target.prompt, maxTokens: target.maxTokens, stream: streaming
         ).jsonBytes()
@@ -55,7 +54,7 @@ struct HTTPRoundTrip: Sendable {
         headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
         headers.replaceOrAdd(name: "Connection", value: "close")
         let head = HTTPRequestHead(
-            version: .http1_1, method: .POST, uri: target.baseURL.path(for: "chat/completions"), headers: headers)
-        return (head, body)
+            version: .http1_1, method: .POST, uri: target.requestPath(for: "chat/completions"), headers: headers)
+        return PreparedRequest(head: head, body: body)
     }
 }

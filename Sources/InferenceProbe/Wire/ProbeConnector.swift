@@ -72,11 +72,32 @@ struct ProbeConnector: Sendable {
                     try configure(channel, ready.futureResult)
                 }
             }
+        let channel: any Channel
         do {
-            return try await bootstrap.connect(to: address).get()
+            channel = try await bootstrap.connect(to: address).get()
         } catch {
             ready.fail(error)
             throw ProbeFailure.classify(error)
+        }
+        guard tls != nil else { return channel }
+        // Wait for the handshake here, so that a refused certificate can be explained before the probe ends.
+        let timer = eventLoop.scheduleTask(deadline: .deadline(for: deadline)) {
+            ready.fail(ProbeFailure(.timeout, "TLS handshake timed out"))
+        }
+        defer { timer.cancel() }
+        do {
+            _ = try await ready.futureResult.get()
+            return channel
+        } catch {
+            channel.close(promise: nil)
+            var failure = ProbeFailure.classify(error)
+            if failure.outcome == .tlsError, TLSFailureReport.isCertificateRefusal(error),
+               let certificate = await TLSFailureReport.peerCertificate(
+                   at: address, serverName: serverName, on: eventLoop, timeout: TimeAmount(max(deadline - .now, .milliseconds(1))))
+            {
+                failure.detail = "TLS: " + TLSFailureReport.describe(certificate, serverName: serverName ?? host)
+            }
+            throw failure
         }
     }
 

@@ -6,6 +6,7 @@ import Hummingbird
 import InferenceProbe
 import InferenceSimulator
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -65,7 +66,7 @@ func loopbackTarget(
     defaults.interval = interval
     return TargetConfig(
         name: name, baseURL: BaseURL(secure: false, host: "127.0.0.1", port: port, path: "/v1"),
-        model: "simulated-model", transports: transports, apiKey: apiKey.map(APIKey.init), defaults: defaults)
+        model: "simulated-model", transports: transports, apiKey: apiKey.map(Secret.init), defaults: defaults)
 }
 
 /// Makes the prober of `transport` for `target`, off the cooperative pool: loading the system's trust
@@ -88,12 +89,22 @@ final class RawTCPServer: Sendable {
     let channel: any Channel
     var port: Int { channel.localAddress!.port! }
 
-    init(reply: [UInt8]?, closeAfterReply: Bool = true) async throws {
+    private let requests: NIOLockedValueBox<String>
+
+    /// What clients sent, when `recordRequests` (the first read of each connection, as text).
+    var received: String { requests.withLockedValue { $0 } }
+
+    init(reply: [UInt8]?, closeAfterReply: Bool = true, recordRequests: Bool = false) async throws {
+        let requests = NIOLockedValueBox("")
+        self.requests = requests
+        let append: @Sendable (String) -> Void = { text in requests.withLockedValue { $0 += text } }
+        let record = recordRequests ? append : nil
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(CannedReplyHandler(reply: reply, close: closeAfterReply))
+                    try channel.pipeline.syncOperations.addHandler(CannedReplyHandler(
+                        reply: reply, close: closeAfterReply, record: record))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
@@ -109,14 +120,17 @@ private final class CannedReplyHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
     let reply: [UInt8]?
     let close: Bool
+    let record: (@Sendable (String) -> Void)?
     var replied = false
 
-    init(reply: [UInt8]?, close: Bool) {
+    init(reply: [UInt8]?, close: Bool, record: (@Sendable (String) -> Void)?) {
         self.reply = reply
         self.close = close
+        self.record = record
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if !replied, let record { record(String(buffer: unwrapInboundIn(data))) }
         guard let reply, !replied else { return }
         replied = true
         context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: reply))).whenComplete { [close] _ in
