@@ -3,18 +3,23 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import HummingbirdWebSocket
+import HTTPTypes
 import Logging
 import NIOCore
 import NIOConcurrencyHelpers
 import NIOSSL
 
-/// An OpenAI-compatible chat-completions server with scripted latency and faults, on one port:
+/// A simulator of the inference APIs the prober speaks, with scripted latency and faults, on one port:
 ///
 /// - `POST /v1/chat/completions`: one `chat.completion` JSON, or with `"stream": true` a
 ///   `text/event-stream` of `chat.completion.chunk` events ending in `data: [DONE]`;
-/// - `GET /v1/models`;
 /// - WebSocket `/v1/stream`: each text message is a chat-completions request, answered by one text
-///   message per chunk and a final `[DONE]` message; the connection stays open for the next request.
+///   message per chunk and a final `[DONE]` message; the connection stays open for the next request;
+/// - `POST /v1/responses` (JSON or SSE) and WebSocket `/v1/responses` (`response.create` messages): the
+///   OpenAI Responses API and its WebSocket mode;
+/// - WebSocket `/v1/realtime?model=M`: the OpenAI Realtime API, text only;
+/// - `POST /v1/messages`: Anthropic Messages (JSON or SSE; `x-api-key` or a bearer key);
+/// - `GET /v1/models`.
 public struct Simulator: Sendable {
     public let settings: SimulatorSettings
     let scripter: CompletionScripter
@@ -51,6 +56,39 @@ public struct Simulator: Sendable {
             for try await message in inbound.messages(maxSize: 4 << 20) {
                 try await answer(message, on: outbound)
             }
+        }
+        router.post("v1/responses") { request, _ in
+            try authorize(request)
+            let body = try await request.body.collect(upTo: 4 << 20)
+            guard let parsed = try? JSONDecoder().decode(ResponsesRequest.self, from: Data(body.readableBytesView)) else {
+                return jsonResponse(.badRequest, ChatWire.error(
+                    "could not parse the request body as a Responses API request", type: "invalid_request_error"))
+            }
+            return respond(parsed)
+        }
+        router.ws("v1/responses") { request, _ in
+            try authorize(request, allowQueryKey: true)
+            return .upgrade([:])
+        } onUpgrade: { inbound, outbound, _ in
+            for try await message in inbound.messages(maxSize: 4 << 20) {
+                try await answerResponseCreate(message, on: outbound)
+            }
+        }
+        router.ws("v1/realtime") { request, _ in
+            try authorize(request, allowQueryKey: true)
+            return .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            var session = RealtimeSession(
+                simulator: self, model: context.request.uri.queryParameters.get("model") ?? "simulated-model")
+            try await session.run(inbound: inbound, outbound: outbound)
+        }
+        router.post("v1/messages") { request, _ in
+            try authorize(request, anthropic: true)
+            let body = try await request.body.collect(upTo: 4 << 20)
+            guard let parsed = try? JSONDecoder().decode(AnthropicRequest.self, from: Data(body.readableBytesView)) else {
+                return jsonResponse(.badRequest, AnthropicWire.error(type: "invalid_request_error", message: "could not parse the request body"))
+            }
+            return answerMessages(parsed)
         }
         var server = HTTPServerBuilder.http1WebSocketUpgrade(webSocketRouter: router)
         if let tls = settings.tls {
@@ -116,6 +154,100 @@ public struct Simulator: Sendable {
         try await outbound.write(.text("[DONE]"))
     }
 
+    /// A Responses API request over HTTP: the whole response as JSON, or its events as SSE.
+    private func respond(_ request: ResponsesRequest) -> Response {
+        let transport: SimulatedTransport = request.stream == true ? .httpSSE : .http
+        let script = scripter.script(for: transport, maxTokens: request.max_output_tokens)
+        if let fault = script.fault {
+            return jsonResponse(fault == .rateLimited ? .tooManyRequests : .internalServerError, faultBody(fault))
+        }
+        let id = "resp_" + ids.next()
+        guard transport == .httpSSE else {
+            return delayedJSON(after: script.gaps.reduce(script.timeToFirstToken, +),
+                               ResponsesWire.completed(id: id, request: request, script: script))
+        }
+        return eventStream(ResponsesWire.events(id: id, request: request, script: script).map { event in
+            (event.delay, "event: \(Self.eventType(event.json))\ndata: \(event.json)\n\n")
+        })
+    }
+
+    /// One `response.create` message in WebSocket mode: the same events as the SSE stream, as messages.
+    private func answerResponseCreate(_ message: WebSocketMessage, on outbound: WebSocketOutboundWriter) async throws {
+        guard case .text(let text) = message,
+              let request = try? JSONDecoder().decode(ResponsesRequest.self, from: Data(text.utf8)),
+              request.type == "response.create" else {
+            try await outbound.write(.text(ResponsesWire.webSocketError(
+                status: 400, type: "invalid_request_error", code: "invalid_event", message: "expected a response.create event")))
+            return
+        }
+        let script = scripter.script(for: .websocket, maxTokens: request.max_output_tokens)
+        switch script.fault {
+        case .rateLimited:
+            try await outbound.write(.text(ResponsesWire.webSocketError(
+                status: 429, type: "rate_limit_error", code: "rate_limit_exceeded", message: "simulated rate limit")))
+        case .serverError:
+            try await outbound.write(.text(ResponsesWire.webSocketError(
+                status: 500, type: "server_error", code: "server_error", message: "simulated server error")))
+        case nil:
+            for (delay, json) in ResponsesWire.events(id: "resp_" + ids.next(), request: request, script: script) {
+                if delay > .zero { try await Task.sleep(for: delay) }
+                try await outbound.write(.text(json))
+            }
+        }
+    }
+
+    /// An Anthropic Messages request: one `message` JSON, or its events as SSE.
+    private func answerMessages(_ request: AnthropicRequest) -> Response {
+        let transport: SimulatedTransport = request.stream == true ? .httpSSE : .http
+        let script = scripter.script(for: transport, maxTokens: request.max_tokens)
+        switch script.fault {
+        case .rateLimited:
+            return jsonResponse(.tooManyRequests, AnthropicWire.error(type: "rate_limit_error", message: "simulated rate limit"))
+        case .serverError:
+            return jsonResponse(.init(code: 529), AnthropicWire.error(type: "overloaded_error", message: "simulated overload"))
+        case nil:
+            break
+        }
+        let id = "msg_" + ids.next()
+        guard transport == .httpSSE else {
+            return delayedJSON(after: script.gaps.reduce(script.timeToFirstToken, +),
+                               AnthropicWire.message(id: id, request: request, script: script))
+        }
+        return eventStream(AnthropicWire.events(id: id, request: request, script: script).map { event in
+            (event.delay, "event: \(event.name)\ndata: \(event.json)\n\n")
+        })
+    }
+
+    /// A JSON body sent after `delay` (the whole generation time of a non-streaming answer).
+    private func delayedJSON(after delay: Duration, _ json: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
+            try await Task.sleep(for: delay)
+            try await writer.write(ByteBuffer(string: json))
+            try await writer.finish(nil)
+        })
+    }
+
+    /// A `text/event-stream` of pre-framed events, each after its delay; the body ends after the last.
+    private func eventStream(_ events: [(delay: Duration, text: String)]) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            body: ResponseBody { writer in
+                for (delay, text) in events {
+                    if delay > .zero { try await Task.sleep(for: delay) }
+                    try await writer.write(ByteBuffer(string: text))
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    /// The `type` of an event object, for its SSE `event:` line.
+    static func eventType(_ json: String) -> String {
+        struct Typed: Decodable { var type: String }
+        return (try? JSONDecoder().decode(Typed.self, from: Data(json.utf8)))?.type ?? "message"
+    }
+
+    func nextID() -> String { ids.next() }
+
     private func faultBody(_ fault: CompletionScript.Fault) -> String {
         switch fault {
         case .rateLimited: ChatWire.error("simulated rate limit", type: "rate_limit_error", code: "rate_limit_exceeded")
@@ -137,11 +269,17 @@ public struct Simulator: Sendable {
         return ChatWire.encode(List(data: settings.models.map { Model(id: $0) }))
     }
 
-    /// Checks the bearer key (and, for WebSocket upgrades, the `api_key` query item) when one is set.
-    private func authorize(_ request: Request, allowQueryKey: Bool = false) throws {
+    /// Checks the bearer key (for WebSocket upgrades also the `api_key` query item; for Anthropic also
+    /// `x-api-key`) when one is set.
+    private func authorize(_ request: Request, allowQueryKey: Bool = false, anthropic: Bool = false) throws {
         guard let key = settings.apiKey else { return }
         if request.headers[.authorization] == "Bearer \(key)" { return }
         if allowQueryKey, request.uri.queryParameters.get("api_key") == key { return }
+        if anthropic, let name = HTTPField.Name("x-api-key"), request.headers[name] == key { return }
+        if anthropic {
+            throw HTTPError(.unauthorized, headers: [.contentType: "application/json"],
+                            message: AnthropicWire.error(type: "authentication_error", message: "invalid x-api-key"))
+        }
         throw HTTPError(.unauthorized, headers: [.contentType: "application/json"],
                         message: ChatWire.error("invalid or missing API key", type: "invalid_request_error",
                                                 code: "invalid_api_key"))

@@ -56,10 +56,41 @@ struct ConfigLoaderTests {
         #expect(local.timeout == .seconds(5))
         #expect(local.maxTokens == 64)
         #expect(local.websocketPath == "realtime")
-        #expect(local.baseURL.path(for: local.websocketPath) == "/v1/realtime")
+        #expect(local.baseURL.path(for: local.websocketPath ?? "") == "/v1/realtime")
         #expect(config.seriesKeys.map(\.description) == [
-            "openai/gpt-test/http", "openai/gpt-test/http_sse", "openai/gpt-test/websocket", "local/m/websocket",
+            "openai/gpt-test/chat_completions/http", "openai/gpt-test/chat_completions/http_sse",
+            "openai/gpt-test/chat_completions/websocket", "local/m/chat_completions/websocket",
         ])
+    }
+
+    /// `api:` picks the dialect; a transport the API does not have is refused with the file, line and key.
+    @Test func apisAndTheirTransports() throws {
+        let config = try parse("""
+            targets:
+              - {name: r, base_url: "http://h/v1", model: m, api: responses, transports: [http, http_sse, websocket]}
+              - {name: rt, base_url: "http://h/v1", model: m, api: realtime, transports: [websocket]}
+              - {name: a, base_url: "http://h", model: m, api: anthropic_messages, transports: [http, http_sse], api_key_env: K}
+            """, environment: ["K": "sk-ant"])
+        #expect(config.targets.map(\.api) == ["responses", "realtime", "anthropic_messages"])
+        #expect(config.targets[2].apiKeyPlacement == .header("x-api-key"), "Anthropic's key header by default")
+        #expect(config.seriesKeys.map(\.labels).allSatisfy { $0.contains { $0 == ("api", $0.1) && $0.0 == "api" } })
+        for (api, transport, line) in [("realtime", "http", 5), ("anthropic_messages", "websocket", 5)] {
+            let error = try #require(configError("""
+                targets:
+                  - name: x
+                    base_url: http://h/v1
+                    api: \(api)
+                    transports: [\(transport)]
+                    model: m
+                """))
+            #expect(error.key == "targets[0].transports[0]" && error.line == line, "\(error)")
+            #expect(error.reason.contains("has no \(transport) transport"), "\(error)")
+        }
+        let unknown = try #require(configError("""
+            targets:
+              - {name: x, base_url: "http://h/v1", model: m, api: grpc, transports: [http]}
+            """))
+        #expect(unknown.key == "targets[0].api" && unknown.reason.contains("unknown api 'grpc'"), "\(unknown)")
     }
 
     @Test func missingFileNamesTheFile() {

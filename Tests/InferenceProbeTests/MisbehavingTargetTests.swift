@@ -51,7 +51,7 @@ struct MisbehavingTargetTests {
         CannedAnswer(name: "malformed chunk", transport: "http_sse", head: "HTTP/1.1 200 OK\nContent-Type: text/event-stream",
                      body: chunk + "data: {broken\n\n", outcome: .protocolError, detail: "malformed JSON"),
         CannedAnswer(name: "stream without [DONE]", transport: "http_sse", head: "HTTP/1.1 200 OK\nContent-Type: text/event-stream",
-                     body: chunk, outcome: .protocolError, detail: "[DONE]"),
+                     body: chunk, outcome: .protocolError, detail: "terminal event"),
         CannedAnswer(name: "JSON instead of a stream", transport: "http_sse",
                      head: "HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: \(emptyJSON.utf8.count)",
                      body: emptyJSON, outcome: .protocolError, detail: "text/event-stream"),

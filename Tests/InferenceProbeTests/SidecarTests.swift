@@ -92,7 +92,7 @@ struct SidecarTests {
         #expect(metrics.status == 200 && healthy.status == 200 && ready.status == 200)
         let text = metrics.body
         for transport in TransportCatalog.names {
-            let labels = #"target="sim",model="simulated-model",transport="\#(transport)""#
+            let labels = #"target="sim",model="simulated-model",api="chat_completions",transport="\#(transport)""#
             for series in [
                 "inference_probe_request_duration_seconds_count", "inference_probe_time_to_first_byte_seconds_count",
                 "inference_probe_connection_setup_seconds_count", "inference_probe_output_tokens_per_second_count",
@@ -110,7 +110,7 @@ struct SidecarTests {
         }
         #expect(text.contains(#"inference_probe_build_info{version="\#(BuildInfo.version)"} 1"#))
         #expect(!text.contains("sk-never-shown") && !status.body.contains("sk-never-shown"))
-        #expect(status.body.contains("sim/simulated-model/websocket"))
+        #expect(status.body.contains("sim/simulated-model/chat_completions/websocket"))
 
         let (exitCode, output) = try await promtoolCheckMetrics(text)
         #expect(exitCode == 0, "promtool check metrics: \(output)")

@@ -16,10 +16,10 @@ struct StatusBoardTests {
             board.record(result, ProbeMeasurement(result))
         }
         let lines = board.renderText().split(separator: "\n").map(String.init)
-        #expect(lines.contains { $0.contains("a-rather-long-target-name-for-a-fleet/meta-llama/Llama-3.1-70B-Instruct/http_sse") })
+        #expect(lines.contains { $0.contains("a-rather-long-target-name-for-a-fleet/meta-llama/Llama-3.1-70B-Instruct/chat_completions/http_sse") })
         #expect(lines.contains { $0.contains(" rate_limited ") && $0.hasSuffix("reason of a-rather-long-target-name-for-a-fleet") })
         #expect(lines.contains { $0.contains(" connection_closed ") && $0.hasSuffix("reason of b") })
-        let header = lines.first { $0.hasPrefix("target/model/transport") } ?? ""
+        let header = lines.first { $0.hasPrefix("target/model/api/transport") } ?? ""
         let row = lines.first { $0.hasPrefix("b/") } ?? ""
         #expect(header.range(of: "last")?.lowerBound.utf16Offset(in: header)
                 == row.range(of: "connection_closed")?.lowerBound.utf16Offset(in: row), "columns line up")

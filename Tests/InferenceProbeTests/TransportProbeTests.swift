@@ -11,14 +11,16 @@ struct TransportProbeTests {
     static let interToken = Duration.milliseconds(10)
     static let tokens = 10
 
-    @Test(arguments: TransportCatalog.names)
-    func measuresInjectedLatencyAndCountsTokens(transport: String) async throws {
-        let settings = fixedSettings(ttft: Self.ttft, interToken: Self.interToken, tokens: Self.tokens)
+    /// Every API over every transport it has: TTFT at or above the injected delay, exact token counts.
+    @Test(arguments: everyPair)
+    func measuresInjectedLatencyAndCountsTokens(pair: String) async throws {
+        let (api, transport) = split(pair)
+        let settings = fixedSettings(ttft: Self.ttft, interToken: Self.interToken, tokens: Self.tokens, apiKey: "sk-pair")
         let result = try await withSimulator(settings) { port in
-            try await makeProber(transport, loopbackTarget(port: port)).probe()
+            try await makeProber(transport, loopbackTarget(port: port, api: api, apiKey: "sk-pair")).probe()
         }
         #expect(result.outcome == .success, "\(result.detail ?? "")")
-        #expect(result.key.transport == transport)
+        #expect(result.key.transport == transport && result.key.api == api)
         #expect(result.outputTokens == Self.tokens)
         #expect(result.reportedOutputTokens == Self.tokens)
         let m = ProbeMeasurement(result)

@@ -28,35 +28,99 @@ struct WireParsingTests {
         }
     }
 
-    @Test func tokenStreamCountsOnlyContentChunks() throws {
-        var tokens = TokenStreamAccumulator()
-        let now = ProbeInstant.now
-        try tokens.receive(Array(#"{"choices":[{"delta":{"role":"assistant","content":""}}]}"#.utf8), at: now)
-        try tokens.receive(Array(#"{"choices":[{"delta":{"content":"1"}}]}"#.utf8), at: now)
-        try tokens.receive(Array(#"{"choices":[{"delta":{"content":" 2"},"finish_reason":null}]}"#.utf8), at: now)
-        try tokens.receive(Array(#"{"choices":[{"delta":{},"finish_reason":"stop"}]}"#.utf8), at: now)
-        try tokens.receive(Array(#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#.utf8), at: now)
-        #expect(tokens.tokens.count == 2)
-        #expect(tokens.reportedOutputTokens == 2)
-    }
+    let target = TargetConfig(name: "t", baseURL: BaseURL(secure: false, host: "h", port: 80, path: "/v1"),
+                              model: "m", transports: ["http_sse"])
 
-    func failure(_ json: String) -> ProbeFailure? {
+    /// Feeds events to a dialect through the accumulator; returns it, or the failure that stopped it.
+    func read(_ dialect: some APIDialect, _ events: [String]) -> Result<TokenStreamAccumulator, ProbeFailure> {
         var tokens = TokenStreamAccumulator()
         do {
-            try tokens.receive(Array(json.utf8), at: .now)
-            return nil
+            for event in events { try tokens.receive(dialect.readEvent(Array(event.utf8)), at: .now) }
+            return .success(tokens)
         } catch {
-            return error
+            return .failure(error)
         }
     }
 
-    @Test func malformedChunksAreProtocolErrorsAndErrorObjectsAPIErrors() throws {
-        #expect(failure("{not json")?.outcome == .protocolError)
-        #expect(failure(#"{"choices": 3}"#)?.outcome == .protocolError)
-        let overloaded = try #require(failure(#"{"error":{"message":"overloaded","type":"server_error"}}"#))
-        #expect(overloaded.outcome == .httpError)
-        #expect(overloaded.detail.contains("overloaded"))
-        #expect(failure(#"{"error":{"message":"slow down","type":"rate_limit_error"}}"#)?.outcome == .rateLimited)
+    @Test func chatCompletionsCountOnlyContentChunks() throws {
+        let tokens = try read(ChatCompletionsDialect(target: target), [
+            #"{"choices":[{"delta":{"role":"assistant","content":""}}]}"#,
+            #"{"choices":[{"delta":{"content":"1"}}]}"#,
+            #"{"choices":[{"delta":{"content":" 2"},"finish_reason":null}]}"#,
+            #"{"choices":[{"delta":{},"finish_reason":"stop"}]}"#,
+            #"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#,
+            "[DONE]",
+        ]).get()
+        #expect(tokens.tokens.count == 2 && tokens.reportedOutputTokens == 2 && tokens.ended != nil)
+    }
+
+    @Test func responsesEventsEndAtCompleted() throws {
+        let tokens = try read(ResponsesDialect(target: target), [
+            #"{"type":"response.created","response":{"status":"in_progress"}}"#,
+            #"{"type":"response.output_text.delta","delta":"1"}"#,
+            #"{"type":"response.output_text.delta","delta":""}"#,
+            #"{"type":"response.output_text.delta","delta":" 2"}"#,
+            #"{"type":"response.completed","response":{"status":"completed","usage":{"output_tokens":2}}}"#,
+        ]).get()
+        #expect(tokens.tokens.count == 2 && tokens.reportedOutputTokens == 2 && tokens.ended != nil)
+    }
+
+    @Test func realtimeEventsEndAtResponseDone() throws {
+        let dialect = RealtimeDialect(target: target)
+        let tokens = try read(dialect, [
+            #"{"type":"response.created","response":{"status":"in_progress"}}"#,
+            #"{"type":"response.output_text.delta","delta":"1"}"#,
+            #"{"type":"response.text.delta","delta":" 2"}"#,
+            #"{"type":"response.done","response":{"status":"completed","usage":{"output_tokens":2}}}"#,
+        ]).get()
+        #expect(tokens.tokens.count == 2 && tokens.reportedOutputTokens == 2 && tokens.ended != nil)
+        #expect(try dialect.readEvent(Array(#"{"type":"session.created","session":{}}"#.utf8)).isSessionEvent)
+    }
+
+    @Test func anthropicEventsEndAtMessageStop() throws {
+        let tokens = try read(AnthropicMessagesDialect(target: target), [
+            #"{"type":"message_start","message":{"usage":{"input_tokens":3,"output_tokens":1}}}"#,
+            #"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+            #"{"type":"ping"}"#,
+            #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"1"}}"#,
+            #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" 2"}}"#,
+            #"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":2}}"#,
+            #"{"type":"message_stop"}"#,
+        ]).get()
+        #expect(tokens.tokens.count == 2 && tokens.reportedOutputTokens == 2 && tokens.ended != nil)
+    }
+
+    /// In-band errors and failed responses of every dialect are failures with the API's reason, never a hang.
+    @Test func inBandErrorsAreFailures() {
+        func outcome(_ dialect: some APIDialect, _ event: String) -> (ProbeOutcome?, String) {
+            guard case .failure(let failure) = read(dialect, [event]) else { return (nil, "") }
+            return (failure.outcome, failure.detail)
+        }
+        let chat = ChatCompletionsDialect(target: target), responses = ResponsesDialect(target: target)
+        let realtime = RealtimeDialect(target: target), anthropic = AnthropicMessagesDialect(target: target)
+        #expect(outcome(chat, "{not json").0 == .protocolError)
+        #expect(outcome(chat, #"{"choices": 3}"#).0 == .protocolError)
+        #expect(outcome(chat, #"{"error":{"message":"overloaded","type":"server_error"}}"#) == (.httpError, "error in stream: overloaded"))
+        #expect(outcome(chat, #"{"error":{"message":"slow down","type":"rate_limit_error"}}"#).0 == .rateLimited)
+        #expect(outcome(responses, #"{"type":"error","code":"rate_limit_exceeded","message":"slow"}"#).0 == .rateLimited)
+        #expect(outcome(responses, #"{"type":"error","status":500,"error":{"type":"server_error","message":"boom"}}"#) == (.httpError, "error event: boom"))
+        #expect(outcome(responses, #"{"type":"response.failed","response":{"status":"failed","error":{"code":"server_error","message":"boom"}}}"#) == (.httpError, "response failed: boom"))
+        #expect(outcome(responses, #"{"type":"response.incomplete","response":{"status":"incomplete","incomplete_details":{"reason":"max_output_tokens"}}}"#).1.contains("max_output_tokens"))
+        #expect(outcome(realtime, #"{"type":"response.done","response":{"status":"failed","status_details":{"error":{"type":"server_error","message":"boom"}}}}"#) == (.httpError, "response failed: boom"))
+        #expect(outcome(realtime, #"{"type":"error","error":{"type":"invalid_request_error","message":"bad"}}"#) == (.httpError, "error event: bad"))
+        #expect(outcome(anthropic, #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#) == (.httpError, "error event: Overloaded"))
+        #expect(outcome(anthropic, #"{"type":"error","error":{"type":"rate_limit_error","message":"slow"}}"#).0 == .rateLimited)
+    }
+
+    /// A secret that a server echoes is redacted from the whole message before it is shortened.
+    @Test func echoedSecretsAcrossTheCutAreRedacted() {
+        var target = self.target
+        target.apiKey = Secret("sk-" + String(repeating: "k", count: 40))
+        let padding = String(repeating: "x", count: ProbeResult.maxDetailLength - 20)
+        var result = ProbeResult(key: target.seriesKey(transport: "http"), timeline: ProbeTimeline(started: .now), streamed: false)
+        result.record(ProbeFailure(.httpError, padding + " key " + target.apiKey!.value + " end")) { $0.redactingSecrets(of: target) }
+        #expect(!(result.detail ?? "").contains("sk-k"), "\(result.detail ?? "")")
+        #expect((result.detail ?? "").count <= ProbeResult.maxDetailLength + 1)
     }
 
     @Test func statusCodesMapToOutcomes() {

@@ -19,7 +19,7 @@ import Yams
 public enum ConfigLoader {
     static let globalKeys = ["interval", "timeout", "prompt", "max_tokens"]
     static let targetKeys = [
-        "name", "base_url", "model", "transports", "api_key_env", "api_key_file", "api_key_header", "api_key_query", "headers",
+        "name", "base_url", "model", "api", "transports", "api_key_env", "api_key_file", "api_key_header", "api_key_query", "headers",
         "interval", "timeout", "prompt", "max_tokens", "websocket_path", "tls",
     ]
 
@@ -106,6 +106,14 @@ public enum ConfigLoader {
         case .failure(let reason): throw urlNode.error("invalid URL: \(reason)")
         }
         let model = try required("model").nonEmptyString()
+        var api = APICatalog.defaultName
+        if let apiNode = keys["api"] {
+            api = try apiNode.nonEmptyString()
+            guard APICatalog.dialect(named: api) != nil else {
+                throw apiNode.error("unknown api '\(api)' (expected one of: \(APICatalog.names.joined(separator: ", ")))")
+            }
+        }
+        let dialect = APICatalog.dialect(named: api) ?? ChatCompletionsDialect.self
 
         let transportsNode = try required("transports")
         var transports: [String] = []
@@ -113,6 +121,9 @@ public enum ConfigLoader {
             let transport = try element.string()
             guard known.contains(transport) else {
                 throw element.error("unknown transport '\(transport)' (expected one of: \(known.joined(separator: ", ")))")
+            }
+            guard dialect.transports.contains(transport) else {
+                throw element.error("the \(api) API has no \(transport) transport (it has: \(dialect.transports.joined(separator: ", ")))")
             }
             guard !transports.contains(transport) else { throw element.error("transport '\(transport)' is listed twice") }
             transports.append(transport)
@@ -131,7 +142,7 @@ public enum ConfigLoader {
             apiKey = nil
         }
 
-        var placement = APIKeyPlacement.bearer
+        var placement = dialect.defaultKeyPlacement
         switch (keys["api_key_header"], keys["api_key_query"]) {
         case (.some(let header), .some):
             throw header.error("set either api_key_header or api_key_query, not both")
@@ -164,7 +175,7 @@ public enum ConfigLoader {
         }
 
         let settings = try parseDefaults(keys, inheriting: defaults)
-        var target = TargetConfig(name: name, baseURL: baseURL, model: model, transports: transports,
+        var target = TargetConfig(name: name, baseURL: baseURL, model: model, api: api, transports: transports,
                                   apiKey: apiKey, apiKeyPlacement: placement, headers: headers, defaults: settings)
         if let path = keys["websocket_path"] {
             target.websocketPath = String(try path.nonEmptyString().drop(while: { $0 == "/" }))

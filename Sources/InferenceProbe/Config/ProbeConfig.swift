@@ -9,7 +9,7 @@ public struct ProbeConfig: Sendable {
     /// Every target x transport series, in configuration order.
     public var seriesKeys: [SeriesKey] {
         targets.flatMap { target in
-            target.transports.map { SeriesKey(target: target.name, model: target.model, transport: $0) }
+            target.transports.map { target.seriesKey(transport: $0) }
         }
     }
 }
@@ -32,6 +32,8 @@ public struct TargetConfig: Sendable, CustomStringConvertible, CustomDebugString
     public var name: String
     public var baseURL: BaseURL
     public var model: String
+    /// The API dialect's name, one of `APICatalog.names` (`chat_completions` unless configured).
+    public var api: String
     /// Transport names, each one of `TransportCatalog.names`.
     public var transports: [String]
     public var apiKey: Secret?
@@ -43,19 +45,21 @@ public struct TargetConfig: Sendable, CustomStringConvertible, CustomDebugString
     public var timeout: Duration
     public var prompt: String
     public var maxTokens: Int
-    /// WebSocket route relative to the base URL (`stream` -> `/v1/stream`).
-    public var websocketPath: String
+    /// WebSocket route relative to the base URL (`stream` -> `/v1/stream`); `nil`: the API's own.
+    public var websocketPath: String?
     public var tls: TLSSettings
 
     public init(
-        name: String, baseURL: BaseURL, model: String, transports: [String], apiKey: Secret? = nil,
+        name: String, baseURL: BaseURL, model: String, api: String = APICatalog.defaultName, transports: [String],
+        apiKey: Secret? = nil,
         apiKeyPlacement: APIKeyPlacement = .bearer,
         headers: [SecretHeader] = [], defaults: ProbeDefaults = ProbeDefaults(),
-        websocketPath: String = "stream", tls: TLSSettings = TLSSettings()
+        websocketPath: String? = nil, tls: TLSSettings = TLSSettings()
     ) {
         self.name = name
         self.baseURL = baseURL
         self.model = model
+        self.api = api
         self.transports = transports
         self.apiKey = apiKey
         self.apiKeyPlacement = apiKeyPlacement
@@ -71,6 +75,16 @@ public struct TargetConfig: Sendable, CustomStringConvertible, CustomDebugString
     public var description: String { "target \(name) (\(baseURL), model \(model))" }
     public var debugDescription: String { description }
     public var customMirror: Mirror { Mirror(self, children: ["name": name, "baseURL": baseURL, "model": model]) }
+
+    /// The series of one of the target's transports.
+    public func seriesKey(transport: String) -> SeriesKey {
+        SeriesKey(target: name, model: model, api: api, transport: transport)
+    }
+
+    /// The target's API dialect (an unknown name, which the configuration rejects, falls back to chat completions).
+    var dialect: any APIDialect {
+        (APICatalog.dialect(named: api) ?? ChatCompletionsDialect.self).init(target: self)
+    }
 
     /// Every secret value of the target (key, header values, query values), for scrubbing echoed text.
     var secretValues: [String] {

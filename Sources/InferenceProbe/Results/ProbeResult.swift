@@ -2,7 +2,7 @@
 ///
 /// A result is produced for every probe, failed or not; statistics are derived from it by `ProbeMeasurement`.
 public struct ProbeResult: Sendable {
-    /// Which target, model and transport were probed.
+    /// Which target, model, API and transport were probed.
     public var key: SeriesKey
     public var outcome: ProbeOutcome
     public var timeline: ProbeTimeline
@@ -28,11 +28,16 @@ public struct ProbeResult: Sendable {
         self.contentChunks = 0
     }
 
-    /// Marks the probe failed with `failure`; `redact` scrubs the target's secrets from the detail.
+    /// Longest failure detail kept (a server's error message can be long).
+    public static let maxDetailLength = 300
+
+    /// Marks the probe failed with `failure`; `redact` scrubs the target's secrets from the detail, which
+    /// is shortened only afterwards, so that a secret straddling the cut cannot leave a piece behind.
     public mutating func record(_ failure: ProbeFailure, redact: (String) -> String = { $0 }) {
         outcome = failure.outcome
         httpStatus = failure.status ?? httpStatus
-        detail = redact(failure.detail)
+        let redacted = redact(failure.detail)
+        detail = redacted.count > Self.maxDetailLength ? String(redacted.prefix(Self.maxDetailLength)) + "…" : redacted
         timeline.ended = .now
     }
 
@@ -46,17 +51,19 @@ public struct ProbeResult: Sendable {
 public struct SeriesKey: Sendable, Hashable, CustomStringConvertible {
     public var target: String
     public var model: String
+    public var api: String
     public var transport: String
 
-    public init(target: String, model: String, transport: String) {
+    public init(target: String, model: String, api: String = APICatalog.defaultName, transport: String) {
         self.target = target
         self.model = model
+        self.api = api
         self.transport = transport
     }
 
     public var labels: [(String, String)] {
-        [("target", target), ("model", model), ("transport", transport)]
+        [("target", target), ("model", model), ("api", api), ("transport", transport)]
     }
 
-    public var description: String { "\(target)/\(model)/\(transport)" }
+    public var description: String { "\(target)/\(model)/\(api)/\(transport)" }
 }

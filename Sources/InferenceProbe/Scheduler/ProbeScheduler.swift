@@ -28,7 +28,7 @@ public struct ProbeScheduler: Service, CustomStringConvertible {
             for transport in target.transports {
                 guard let type = TransportCatalog.prober(named: transport) else { continue }
                 do {
-                    jobs.append(Job(key: SeriesKey(target: target.name, model: target.model, transport: transport),
+                    jobs.append(Job(key: target.seriesKey(transport: transport),
                                     prober: try type.init(target: target, group: group), interval: target.interval))
                 } catch {
                     throw SchedulerError(description: "target \(target.name), transport \(transport): \(error)")
@@ -74,7 +74,7 @@ public struct ProbeScheduler: Service, CustomStringConvertible {
     private func log(_ result: ProbeResult) {
         var metadata: Logger.Metadata = [
             "target": "\(result.key.target)", "model": "\(result.key.model)",
-            "transport": "\(result.key.transport)", "outcome": "\(result.outcome.rawValue)",
+            "api": "\(result.key.api)", "transport": "\(result.key.transport)", "outcome": "\(result.outcome.rawValue)",
         ]
         if result.outcome == .success {
             logger.debug("probe succeeded", metadata: metadata)

@@ -65,7 +65,7 @@ public final class ProbeStatusBoard: Sendable {
     /// column is as wide as its widest cell, so no name or outcome is cut.
     public func renderText() -> String {
         func figure(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "-" }
-        var rows = [["target/model/transport", "probes", "failed", "last", "ttft_s", "duration_s", "detail"]]
+        var rows = [["target/model/api/transport", "probes", "failed", "last", "ttft_s", "duration_s", "detail"]]
         for (key, entry) in snapshot() {
             guard let entry else {
                 rows.append([key.description, "0", "0", "-", "-", "-", "no probe finished yet"])

@@ -1,7 +1,7 @@
 import NIOCore
 
-/// `http`: one non-streaming `POST /chat/completions` on a fresh connection, answered by one JSON body.
-/// No per-token timings exist; output tokens come from `usage`.
+/// `http`: one non-streaming request on a fresh connection, answered by one JSON body (the API dialect
+/// writes and reads it). No per-token timings exist; output tokens come from the API's usage.
 public struct HTTPProber: TransportProber {
     public static let name = "http"
     private let roundTrip: HTTPRoundTrip

@@ -1,7 +1,7 @@
 import NIOCore
 
-/// `http_sse`: a streaming `POST /chat/completions` (`"stream": true`) on a fresh connection, read as
-/// Server-Sent Events up to `data: [DONE]`, each content chunk timestamped as it arrives.
+/// `http_sse`: a streaming request (`"stream": true`) on a fresh connection, read as Server-Sent Events
+/// up to the API's terminal event, each text event timestamped as it arrives.
 public struct SSEProber: TransportProber {
     public static let name = "http_sse"
     private let roundTrip: HTTPRoundTrip

@@ -2,11 +2,11 @@ import NIOCore
 import NIOHTTP1
 import NIOWebSocket
 
-/// `websocket`: chat completions over a persistent RFC 6455 WebSocket (`GET {base}/stream`, upgraded).
+/// `websocket`: an API over a persistent RFC 6455 WebSocket (`GET {base}/{route}`, upgraded).
 ///
-/// Each probe sends the request (with `"stream": true`) as one text message and reads one text message per
-/// `chat.completion.chunk` until a `[DONE]` message. The connection stays open for the next probe; the
-/// probe that opens it reports the connection phases, including the upgrade. Any failure closes it.
+/// Each probe sends the dialect's request messages and reads messages until the API's terminal event.
+/// The connection stays open for the next probe (reopened before the API's session limit); the probe that
+/// opens it reports the connection phases, including the upgrade. Any failure closes it.
 public actor WebSocketProber: TransportProber {
     public static let name = "websocket"
     /// Largest frame accepted from the server; a larger one is a protocol error.
@@ -15,6 +15,7 @@ public actor WebSocketProber: TransportProber {
     private struct Session: Sendable {
         var channel: any Channel
         var handler: NIOLoopBound<WebSocketExchangeHandler>
+        var opened = ProbeInstant.now
     }
 
     private enum Upgrade: Sendable {
@@ -25,20 +26,23 @@ public actor WebSocketProber: TransportProber {
     private let target: TargetConfig
     private let key: SeriesKey
     private let connector: ProbeConnector
-    /// The request message, the same for every probe.
-    private let request: [UInt8]
+    private let dialect: any APIDialect
+    /// The request messages, the same for every probe.
+    private let request: [[UInt8]]
     private var session: Session?
 
     public init(target: TargetConfig, group: any EventLoopGroup) throws {
         self.target = target
-        self.key = SeriesKey(target: target.name, model: target.model, transport: Self.name)
+        self.key = target.seriesKey(transport: Self.name)
         self.connector = try ProbeConnector(target: target, group: group)
-        self.request = ChatCompletionRequest(
-            model: target.model, prompt: target.prompt, maxTokens: target.maxTokens, stream: true
-        ).jsonBytes()
+        self.dialect = target.dialect
+        self.request = dialect.websocketRequest()
     }
 
     public func probe() async -> ProbeResult {
+        if let session, let limit = dialect.websocketSessionLimit, session.opened.duration(to: .now) >= limit {
+            await shutdown()  // reopen before the server ends the session
+        }
         let reusable = session.flatMap { $0.channel.isActive ? $0 : nil }
         var result = ProbeResult(
             key: key, timeline: ProbeTimeline(started: .now), streamed: true, connectionReused: reusable != nil)
@@ -77,6 +81,7 @@ public actor WebSocketProber: TransportProber {
         let eventLoop = connector.group.next()
         let upgrade = eventLoop.makePromise(of: Upgrade.self)
         let head = upgradeRequestHead()
+        let dialect = self.dialect
         let channel: any Channel
         do {
             channel = try await connector.connect(on: eventLoop, deadline: deadline, timeline: &timeline) { channel, _ in
@@ -85,7 +90,7 @@ public actor WebSocketProber: TransportProber {
                 ) { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
                         let upgradedAt = ProbeInstant.now
-                        let handler = WebSocketExchangeHandler()
+                        let handler = WebSocketExchangeHandler(dialect: dialect)
                         let sync = channel.pipeline.syncOperations
                         try sync.addHandler(handler)
                         let phases = try sync.handler(type: ConnectionPhaseRecorder.self).phases
@@ -99,7 +104,7 @@ public actor WebSocketProber: TransportProber {
                         channel.eventLoop.makeCompletedFuture {
                             let refusal = channel.eventLoop.makePromise(of: ExchangeReport.self)
                             try channel.pipeline.syncOperations.addHandler(
-                                HTTPExchangeHandler(kind: .refusedUpgrade, promise: refusal))
+                                HTTPExchangeHandler(kind: .refusedUpgrade, dialect: dialect, promise: refusal))
                             return .refused(refusal.futureResult)
                         }
                     })
@@ -119,6 +124,10 @@ public actor WebSocketProber: TransportProber {
                 timeline.connected = phases.connected
                 timeline.tlsEstablished = phases.tlsEstablished
                 timeline.upgraded = upgradedAt
+                let opening = dialect.websocketOpening()
+                if !opening.isEmpty {
+                    session.channel.eventLoop.execute { session.handler.value.send(opening) }
+                }
                 return session
             case .refused(let refusal):
                 _ = try await refusal.get()
@@ -137,7 +146,7 @@ public actor WebSocketProber: TransportProber {
     private func upgradeRequestHead() -> HTTPRequestHead {
         // No Content-Length: a GET has no body (RFC 9110 §8.6), and servers built on the Python `websockets`
         // library (uvicorn's default) never answer an upgrade request that carries one.
-        HTTPRequestHead(version: .http1_1, method: .GET, uri: target.requestPath(for: target.websocketPath),
-                        headers: .probeRequest(for: target))
+        HTTPRequestHead(version: .http1_1, method: .GET, uri: target.requestPath(for: dialect.websocketRoute),
+                        headers: .probeRequest(for: target, dialect: dialect))
     }
 }

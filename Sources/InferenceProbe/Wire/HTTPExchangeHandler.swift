@@ -1,9 +1,9 @@
 import NIOCore
 import NIOHTTP1
 
-/// Drives one chat-completions POST on a fresh HTTP/1.1 connection and reads the answer on the event loop:
-/// a single JSON body (`.json`) or a `text/event-stream` of chunks (`.serverSentEvents`), timestamping
-/// the first byte and every content chunk as it is read. Any non-2xx answer becomes an HTTP failure.
+/// Drives one API request on a fresh HTTP/1.1 connection and reads the answer on the event loop: a single
+/// JSON body (`.json`) or a `text/event-stream` (`.serverSentEvents`), each event read by the API's dialect
+/// and every text event timestamped as it is read. Any non-2xx answer becomes an HTTP failure.
 final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundOut = HTTPClientRequestPart
@@ -19,17 +19,18 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
     static let maxBodyBytes = 8 << 20
 
     private let kind: BodyKind
+    private let dialect: any APIDialect
     private let promise: EventLoopPromise<ExchangeReport>
     private var report: ExchangeReport
     private var status = 0
     private var body: [UInt8] = []
     private var events = ServerSentEventDecoder()
     private var tokens = TokenStreamAccumulator()
-    private var sawDone = false
     private var context: ChannelHandlerContext?
 
-    init(kind: BodyKind, promise: EventLoopPromise<ExchangeReport>) {
+    init(kind: BodyKind, dialect: any APIDialect, promise: EventLoopPromise<ExchangeReport>) {
         self.kind = kind
+        self.dialect = dialect
         self.promise = promise
         self.report = ExchangeReport(requestStarted: .now, ended: .now)
     }
@@ -81,19 +82,15 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
                 if kind == .refusedUpgrade || !succeeded { break }
                 let contentType = head.headers.first(name: "content-type")?.lowercased() ?? ""
                 if kind == .serverSentEvents && !contentType.hasPrefix("text/event-stream") {
-                    throw ProbeFailure(.protocolError, "expected text/event-stream, got '\(contentType.prefix(60))'")
+                    throw ProbeFailure(.protocolError, "expected text/event-stream, got '\(contentType)'")
                 }
             case .body(let buffer):
                 if kind == .serverSentEvents && succeeded {
                     let completed = try buffer.withUnsafeReadableBytes { bytes in
                         Result { () throws(ProbeFailure) in try events.feed(bytes) }
                     }.get()
-                    for event in completed where !sawDone {
-                        if event.elementsEqual("[DONE]".utf8) {
-                            sawDone = true
-                        } else {
-                            try tokens.receive(event, at: now)
-                        }
+                    for event in completed where tokens.ended == nil {
+                        try tokens.receive(dialect.readEvent(event), at: now)
                     }
                 } else {
                     guard body.count + buffer.readableBytes <= Self.maxBodyBytes else {
@@ -114,22 +111,22 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     private func finish() throws(ProbeFailure) {
         if kind == .refusedUpgrade {
-            let failure = ProbeFailure.httpStatus(status, message: ChatCompletionPayload.errorMessage(in: body))
+            let failure = ProbeFailure.httpStatus(status, message: DialectJSON.errorMessage(in: body))
             throw ProbeFailure(failure.outcome, "WebSocket upgrade refused: \(failure.detail)", status: status)
         }
         guard succeeded else {
-            throw ProbeFailure.httpStatus(status, message: ChatCompletionPayload.errorMessage(in: body))
+            throw ProbeFailure.httpStatus(status, message: DialectJSON.errorMessage(in: body))
         }
         switch kind {
         case .serverSentEvents:
-            guard sawDone else { throw ProbeFailure(.protocolError, "event stream ended without data: [DONE]") }
-            report.tokens = tokens.tokens
-            report.contentChunks = tokens.tokens.count
-            report.reportedOutputTokens = tokens.reportedOutputTokens
+            guard tokens.ended != nil else {
+                throw ProbeFailure(.protocolError, "event stream ended before the API's terminal event")
+            }
+            tokens.fill(&report)
         case .json, .refusedUpgrade:
-            let payload = try ChatCompletionPayload.decode(body)
-            report.contentChunks = payload.hasContent ? 1 : 0
-            report.reportedOutputTokens = payload.usage?.completion_tokens
+            let answer = try dialect.readBody(body)
+            report.contentChunks = answer.hasText ? 1 : 0
+            report.reportedOutputTokens = answer.outputTokens
         }
     }
 

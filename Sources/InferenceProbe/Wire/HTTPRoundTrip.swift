@@ -1,21 +1,23 @@
 import NIOCore
 import NIOHTTP1
 
-/// One chat-completions POST on a fresh connection, shared by the `http` and `http_sse` probers.
+/// One API request POSTed on a fresh connection, shared by the `http` and `http_sse` probers.
 struct HTTPRoundTrip: Sendable {
     let target: TargetConfig
     let key: SeriesKey
     let streaming: Bool
+    let dialect: any APIDialect
     let connector: ProbeConnector
     /// The request, the same for every probe.
     let request: PreparedRequest
 
     init(target: TargetConfig, transport: String, streaming: Bool, group: any EventLoopGroup) throws {
         self.target = target
-        self.key = SeriesKey(target: target.name, model: target.model, transport: transport)
+        self.key = target.seriesKey(transport: transport)
         self.streaming = streaming
+        self.dialect = target.dialect
         self.connector = try ProbeConnector(target: target, group: group)
-        self.request = Self.request(for: target, streaming: streaming)
+        self.request = Self.request(for: target, dialect: dialect, streaming: streaming)
     }
 
     func run() async -> ProbeResult {
@@ -25,11 +27,12 @@ struct HTTPRoundTrip: Sendable {
         let exchange = eventLoop.makePromise(of: ExchangeReport.self)
         let (head, body) = (request.head, request.body)
         let kind: HTTPExchangeHandler.BodyKind = streaming ? .serverSentEvents : .json
+        let dialect = self.dialect
         do {
             let channel = try await connector.connect(on: eventLoop, deadline: deadline, timeline: &result.timeline) {
                 channel, ready in
                 try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                let handler = HTTPExchangeHandler(kind: kind, promise: exchange)
+                let handler = HTTPExchangeHandler(kind: kind, dialect: dialect, promise: exchange)
                 try channel.pipeline.syncOperations.addHandler(handler)
                 handler.start(when: ready, head: head, body: body)
             }
@@ -44,17 +47,15 @@ struct HTTPRoundTrip: Sendable {
         return result
     }
 
-    private static func request(for target: TargetConfig, streaming: Bool) -> PreparedRequest {
-        let body = ChatCompletionRequest(
-            model: target.model, prompt: target.prompt, maxTokens: target.maxTokens, stream: streaming
-        ).jsonBytes()
-        var headers = HTTPHeaders.probeRequest(for: target)
+    private static func request(for target: TargetConfig, dialect: any APIDialect, streaming: Bool) -> PreparedRequest {
+        let (route, body) = dialect.httpRequest(streaming: streaming)
+        var headers = HTTPHeaders.probeRequest(for: target, dialect: dialect)
         headers.replaceOrAdd(name: "Content-Type", value: "application/json")
         headers.replaceOrAdd(name: "Accept", value: streaming ? "text/event-stream" : "application/json")
         headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
         headers.replaceOrAdd(name: "Connection", value: "close")
         let head = HTTPRequestHead(
-            version: .http1_1, method: .POST, uri: target.requestPath(for: "chat/completions"), headers: headers)
+            version: .http1_1, method: .POST, uri: target.requestPath(for: route), headers: headers)
         return PreparedRequest(head: head, body: body)
     }
 }

@@ -3,8 +3,8 @@ import NIOHTTP1
 
 extension HTTPHeaders {
     /// The headers every probe request carries: Host, User-Agent, the API key where the target puts it,
-    /// and the target's extras.
-    static func probeRequest(for target: TargetConfig) -> HTTPHeaders {
+    /// the API's own headers and the target's extras.
+    static func probeRequest(for target: TargetConfig, dialect: any APIDialect) -> HTTPHeaders {
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: target.baseURL.hostHeader)
         headers.add(name: "User-Agent", value: "inference-probe/\(BuildInfo.version)")
@@ -14,6 +14,9 @@ extension HTTPHeaders {
             case .header(let name): headers.add(name: name, value: key.value)
             case .query: break
             }
+        }
+        for header in dialect.extraHeaders {
+            headers.replaceOrAdd(name: header.name, value: header.value)
         }
         for header in target.headers {
             headers.replaceOrAdd(name: header.name, value: header.value.value)

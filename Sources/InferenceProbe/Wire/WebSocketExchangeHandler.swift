@@ -1,9 +1,10 @@
 import NIOCore
 import NIOWebSocket
 
-/// Reads chat-completion chunk messages on an upgraded, persistent WebSocket, one exchange at a time:
-/// `start` sends the request as a text message; each chunk message is timestamped as it is read, and the
-/// `[DONE]` message ends the exchange. Pings are answered; messages outside an exchange are dropped.
+/// Reads an API's messages on an upgraded, persistent WebSocket, one exchange at a time: `start` sends the
+/// request messages; each message is read by the dialect and text messages are timestamped as they are
+/// read; the dialect's terminal event ends the exchange. Pings are answered; messages outside an exchange
+/// are dropped.
 final class WebSocketExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
@@ -17,8 +18,13 @@ final class WebSocketExchangeHandler: ChannelInboundHandler, RemovableChannelHan
         var tokens = TokenStreamAccumulator()
     }
 
+    private let dialect: any APIDialect
     private var context: ChannelHandlerContext?
     private var exchange: Exchange?
+
+    init(dialect: any APIDialect) {
+        self.dialect = dialect
+    }
     private var message: [UInt8] = []
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -31,8 +37,8 @@ final class WebSocketExchangeHandler: ChannelInboundHandler, RemovableChannelHan
         self.context = nil
     }
 
-    /// Sends `request` and reports the streamed answer through `promise`.
-    func start(request: [UInt8], promise: EventLoopPromise<ExchangeReport>) {
+    /// Sends the `request` messages and reports the streamed answer through `promise`.
+    func start(request: [[UInt8]], promise: EventLoopPromise<ExchangeReport>) {
         guard let context, context.channel.isActive else {
             promise.fail(ProbeFailure(.connectionClosed, "the WebSocket connection is closed"))
             return
@@ -41,8 +47,21 @@ final class WebSocketExchangeHandler: ChannelInboundHandler, RemovableChannelHan
         message.removeAll()
         let written = context.eventLoop.makePromise(of: Void.self)
         written.futureResult.assumeIsolated().whenSuccess { self.exchange?.report.requestWritten = .now }
-        let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: ByteBuffer(bytes: request))
-        context.writeAndFlush(wrapOutboundOut(frame), promise: written)
+        send(request, context: context, last: written)
+    }
+
+    /// Sends messages outside any exchange (a session's opening messages).
+    func send(_ messages: [[UInt8]]) {
+        guard let context else { return }
+        send(messages, context: context, last: nil)
+    }
+
+    private func send(_ messages: [[UInt8]], context: ChannelHandlerContext, last: EventLoopPromise<Void>?) {
+        for (index, message) in messages.enumerated() {
+            let frame = WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: ByteBuffer(bytes: message))
+            context.write(wrapOutboundOut(frame), promise: index == messages.count - 1 ? last : nil)
+        }
+        context.flush()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -56,7 +75,6 @@ final class WebSocketExchangeHandler: ChannelInboundHandler, RemovableChannelHan
             case .connectionClose:
                 throw ProbeFailure(.connectionClosed, "the server closed the WebSocket")
             case .text, .binary, .continuation:
-                if exchange?.report.firstByte == nil { exchange?.report.firstByte = now }
                 guard message.count + frame.length <= Self.maxMessageBytes else {
                     throw ProbeFailure(.protocolError, "WebSocket message larger than \(Self.maxMessageBytes) bytes")
                 }
@@ -75,17 +93,16 @@ final class WebSocketExchangeHandler: ChannelInboundHandler, RemovableChannelHan
 
     private func receive(_ message: [UInt8], at now: ProbeInstant) throws(ProbeFailure) {
         guard var current = exchange else { return }
-        if message.elementsEqual("[DONE]".utf8) {
-            current.report.ended = now
-            current.report.tokens = current.tokens.tokens
-            current.report.contentChunks = current.tokens.tokens.count
-            current.report.reportedOutputTokens = current.tokens.reportedOutputTokens
-            exchange = nil
-            current.promise.succeed(current.report)
+        let event = try dialect.readEvent(message)
+        if !event.isSessionEvent, current.report.firstByte == nil { current.report.firstByte = now }
+        try current.tokens.receive(event, at: now)
+        guard current.tokens.ended != nil else {
+            exchange = current
             return
         }
-        try current.tokens.receive(message, at: now)
-        exchange = current
+        current.tokens.fill(&current.report)
+        exchange = nil
+        current.promise.succeed(current.report)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -93,7 +110,7 @@ final class WebSocketExchangeHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        exchange?.promise.fail(ProbeFailure(.connectionClosed, "WebSocket closed before [DONE]"))
+        exchange?.promise.fail(ProbeFailure(.connectionClosed, "WebSocket closed before the API's terminal event"))
         exchange = nil
         context.fireChannelInactive()
     }

@@ -58,15 +58,16 @@ func fixedSettings(ttft: Duration, interToken: Duration, tokens: Int, apiKey: St
 
 /// A target on loopback `port` with the given transports and a short timeout.
 func loopbackTarget(
-    name: String = "sim", port: Int, transports: [String] = TransportCatalog.names, timeout: Duration = .seconds(5),
-    interval: Duration = .seconds(1), apiKey: String? = nil
+    name: String = "sim", port: Int, api: String = APICatalog.defaultName, transports: [String] = TransportCatalog.names,
+    timeout: Duration = .seconds(5), interval: Duration = .seconds(1), apiKey: String? = nil
 ) -> TargetConfig {
     var defaults = ProbeDefaults()
     defaults.timeout = timeout
     defaults.interval = interval
     return TargetConfig(
         name: name, baseURL: BaseURL(secure: false, host: "127.0.0.1", port: port, path: "/v1"),
-        model: "simulated-model", transports: transports, apiKey: apiKey.map(Secret.init), defaults: defaults)
+        model: "simulated-model", api: api, transports: transports, apiKey: apiKey.map(Secret.init),
+        apiKeyPlacement: APICatalog.dialect(named: api)?.defaultKeyPlacement ?? .bearer, defaults: defaults)
 }
 
 /// Makes the prober of `transport` for `target`, off the cooperative pool: loading the system's trust
@@ -76,6 +77,15 @@ func makeProber(_ transport: String, _ target: TargetConfig) async throws -> any
     return try await NIOThreadPool.singleton.runIfActive {
         try type.init(target: target, group: MultiThreadedEventLoopGroup.singleton)
     }
+}
+
+/// Every API x transport pair this build can probe, as `api/transport`.
+let everyPair: [String] = APICatalog.all.flatMap { api in api.transports.map { "\(api.name)/\($0)" } }
+
+/// Splits an `api/transport` pair.
+func split(_ pair: String) -> (api: String, transport: String) {
+    let parts = pair.split(separator: "/").map(String.init)
+    return (parts[0], parts[1])
 }
 
 struct TestFailure: Error, CustomStringConvertible {

@@ -1,0 +1,136 @@
+import Foundation
+
+/// One inference API as it is spoken on the wire: how a probe's request is written and how what comes
+/// back (a JSON body, Server-Sent Events or WebSocket messages) becomes output text, a token count, an API
+/// error, and the end of a response. Transports move the bytes; a dialect reads them.
+///
+/// Adding an API means one conforming type, listed in `APICatalog.all`, plus its side in the simulator.
+public protocol APIDialect: Sendable {
+    /// The API's name in configuration files (`targets[].api`) and in the `api` label.
+    static var name: String { get }
+    /// The transports the API has.
+    static var transports: [String] { get }
+    /// Where the key goes unless the target says otherwise.
+    static var defaultKeyPlacement: APIKeyPlacement { get }
+
+    init(target: TargetConfig)
+
+    /// Route (relative to the base URL) and JSON body of an `http` or `http_sse` request.
+    func httpRequest(streaming: Bool) -> (route: String, body: [UInt8])
+    /// Headers the API requires besides the key (e.g. `anthropic-version`).
+    var extraHeaders: [(name: String, value: String)] { get }
+    /// Route (relative to the base URL, query allowed) of the WebSocket endpoint.
+    var websocketRoute: String { get }
+    /// Messages sent once on a new WebSocket session, before any probe (e.g. Realtime's `session.update`).
+    func websocketOpening() -> [[UInt8]]
+    /// Messages that ask for one response on an open WebSocket session.
+    func websocketRequest() -> [[UInt8]]
+    /// Sessions older than this are closed and reopened before a probe (a server-side session limit).
+    var websocketSessionLimit: Duration? { get }
+
+    /// Reads a complete non-streaming JSON answer.
+    func readBody(_ json: [UInt8]) throws(ProbeFailure) -> StreamEvent
+    /// Reads one streamed event: the `data` of an SSE event or one WebSocket message.
+    func readEvent(_ data: [UInt8]) throws(ProbeFailure) -> StreamEvent
+}
+
+extension APIDialect {
+    public var extraHeaders: [(name: String, value: String)] { [] }
+    public func websocketOpening() -> [[UInt8]] { [] }
+    public var websocketSessionLimit: Duration? { nil }
+    public static var defaultKeyPlacement: APIKeyPlacement { .bearer }
+}
+
+/// What one streamed event (or a whole JSON answer) meant for the probe.
+public struct StreamEvent: Sendable, Equatable {
+    /// The event carried non-empty output text (a token chunk: it is timestamped).
+    public var hasText = false
+    /// Output tokens, when the API reported them.
+    public var outputTokens: Int?
+    /// The API's terminal event: the response is complete.
+    public var ends = false
+    /// Session bookkeeping not caused by the request (Realtime's `session.created`): it does not count
+    /// as the response's first byte.
+    public var isSessionEvent = false
+
+    public init(hasText: Bool = false, outputTokens: Int? = nil, ends: Bool = false, isSessionEvent: Bool = false) {
+        self.hasText = hasText
+        self.outputTokens = outputTokens
+        self.ends = ends
+        self.isSessionEvent = isSessionEvent
+    }
+
+    static let ignored = StreamEvent()
+}
+
+/// The APIs this build speaks, by name.
+public enum APICatalog {
+    public static let all: [any APIDialect.Type] = [
+        ChatCompletionsDialect.self, ResponsesDialect.self, RealtimeDialect.self, AnthropicMessagesDialect.self,
+    ]
+    public static let defaultName = ChatCompletionsDialect.name
+
+    public static var names: [String] { all.map { $0.name } }
+
+    public static func dialect(named name: String) -> (any APIDialect.Type)? {
+        all.first { $0.name == name }
+    }
+}
+
+/// JSON helpers shared by the dialects.
+enum DialectJSON {
+    /// Decodes `T` from `bytes`; malformed JSON is a protocol error.
+    static func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) throws(ProbeFailure) -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(bytes))
+        } catch {
+            throw ProbeFailure(.protocolError, "malformed JSON in response (\(bytes.count) bytes)")
+        }
+    }
+
+    /// Encodes a request body; plain strings and numbers cannot fail to encode.
+    static func encode(_ value: some Encodable) -> [UInt8] {
+        Array((try? JSONEncoder().encode(value)) ?? Data())
+    }
+
+    /// An error object of any of these APIs: `{"error": {"message", "type", "code"}}` (Anthropic puts
+    /// `"type": "error"` beside it; the Responses API may send `message` and `code` at the top level).
+    struct APIError: Decodable {
+        var message: String?
+        var type: String?
+        var code: String?
+
+        /// The message on one line. It is not cut here: secrets a server echoed are redacted from the
+        /// whole text first (`ProbeResult.record`), and only then is it shortened, so no part of one shows.
+        var summary: String {
+            (message ?? "unknown").replacingOccurrences(of: "\n", with: " ")
+        }
+
+        /// An error sent in place of a response: a rate limit, or another refusal by the API.
+        func failure(_ context: String) -> ProbeFailure {
+            let rateLimited = [type, code].contains { $0?.contains("rate_limit") == true }
+            return ProbeFailure(rateLimited ? .rateLimited : .httpError, "\(context): \(summary)")
+        }
+
+        private enum CodingKeys: String, CodingKey { case message, type, code }
+
+        init(message: String?, type: String?, code: String?) {
+            (self.message, self.type, self.code) = (message, type, code)
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            message = try? container.decodeIfPresent(String.self, forKey: .message)
+            type = try? container.decodeIfPresent(String.self, forKey: .type)
+            // `code` is a string in OpenAI's APIs, sometimes a number elsewhere.
+            code = (try? container.decodeIfPresent(String.self, forKey: .code))
+                ?? (try? container.decodeIfPresent(Int.self, forKey: .code)).flatMap { $0.map(String.init) }
+        }
+    }
+
+    /// The message of an `{"error": {...}}` body (any dialect), for an HTTP failure's detail.
+    static func errorMessage(in bytes: [UInt8]) -> String? {
+        struct Body: Decodable { var error: APIError? }
+        return (try? JSONDecoder().decode(Body.self, from: Data(bytes)))?.error?.summary
+    }
+}

@@ -1,0 +1,75 @@
+/// Anthropic Messages: `POST {base}/messages` with `x-api-key` and `anthropic-version`; one `message` JSON,
+/// or an SSE stream (`message_start`, `content_block_delta` with `delta.text`, `message_delta` with
+/// `usage.output_tokens`, `message_stop`; `error` in-band).
+public struct AnthropicMessagesDialect: APIDialect {
+    public static let name = "anthropic_messages"
+    public static let transports = ["http", "http_sse"]
+    public static let defaultKeyPlacement = APIKeyPlacement.header("x-api-key")
+    /// The API version sent in `anthropic-version`.
+    static let version = "2023-06-01"
+
+    private struct Request: Encodable {
+        struct Message: Encodable {
+            var role = "user"
+            var content: String
+        }
+        var model: String
+        var max_tokens: Int
+        var messages: [Message]
+        var stream: Bool?
+    }
+
+    private struct Payload: Decodable {
+        struct Block: Decodable {
+            var type: String?
+            var text: String?
+        }
+        struct Usage: Decodable { var output_tokens: Int? }
+        var type: String?
+        var content: [Block]?
+        var delta: Block?
+        var usage: Usage?
+        var error: DialectJSON.APIError?
+    }
+
+    private let target: TargetConfig
+
+    public init(target: TargetConfig) {
+        self.target = target
+    }
+
+    public var extraHeaders: [(name: String, value: String)] { [("anthropic-version", Self.version)] }
+
+    public func httpRequest(streaming: Bool) -> (route: String, body: [UInt8]) {
+        ("messages", DialectJSON.encode(Request(
+            model: target.model, max_tokens: target.maxTokens, messages: [.init(content: target.prompt)],
+            stream: streaming ? true : nil)))
+    }
+
+    public var websocketRoute: String { target.websocketPath ?? "messages" }
+
+    public func websocketRequest() -> [[UInt8]] { [] }
+
+    public func readBody(_ json: [UInt8]) throws(ProbeFailure) -> StreamEvent {
+        let payload = try DialectJSON.decode(Payload.self, json)
+        if let error = payload.error { throw error.failure("error in response") }
+        let hasText = payload.content?.contains { !($0.text ?? "").isEmpty } ?? false
+        return StreamEvent(hasText: hasText, outputTokens: payload.usage?.output_tokens, ends: true)
+    }
+
+    public func readEvent(_ data: [UInt8]) throws(ProbeFailure) -> StreamEvent {
+        let payload = try DialectJSON.decode(Payload.self, data)
+        switch payload.type {
+        case "content_block_delta":
+            return StreamEvent(hasText: !(payload.delta?.text ?? "").isEmpty)
+        case "message_delta":
+            return StreamEvent(outputTokens: payload.usage?.output_tokens)
+        case "message_stop":
+            return StreamEvent(ends: true)
+        case "error":
+            throw (payload.error ?? DialectJSON.APIError(message: nil, type: nil, code: nil)).failure("error event")
+        default:
+            return .ignored
+        }
+    }
+}

@@ -1,0 +1,75 @@
+/// OpenAI chat completions: `POST {base}/chat/completions`, one `chat.completion` JSON or an SSE stream of
+/// `chat.completion.chunk` objects ending in `data: [DONE]`. Over WebSocket (`{base}/stream`), the dialect
+/// of the embedded simulator and of vendors that copied it: the streaming request as one text message,
+/// one message per chunk, then a `[DONE]` message.
+public struct ChatCompletionsDialect: APIDialect {
+    public static let name = "chat_completions"
+    public static let transports = ["http", "http_sse", "websocket"]
+
+    private struct Request: Encodable {
+        struct Message: Encodable {
+            var role = "user"
+            var content: String
+        }
+        struct StreamOptions: Encodable {
+            var include_usage = true
+        }
+        var model: String
+        var messages: [Message]
+        var max_tokens: Int
+        var stream: Bool
+        var stream_options: StreamOptions?
+    }
+
+    /// The parts of a `chat.completion` or `chat.completion.chunk` object a probe reads.
+    private struct Payload: Decodable {
+        struct Choice: Decodable {
+            struct Text: Decodable { var content: String? }
+            var delta: Text?
+            var message: Text?
+        }
+        struct Usage: Decodable { var completion_tokens: Int? }
+        var choices: [Choice]?
+        var usage: Usage?
+        var error: DialectJSON.APIError?
+
+        var hasText: Bool {
+            choices?.contains { !($0.delta?.content ?? $0.message?.content ?? "").isEmpty } ?? false
+        }
+    }
+
+    private let target: TargetConfig
+
+    public init(target: TargetConfig) {
+        self.target = target
+    }
+
+    private func request(streaming: Bool) -> [UInt8] {
+        DialectJSON.encode(Request(
+            model: target.model, messages: [.init(content: target.prompt)], max_tokens: target.maxTokens,
+            stream: streaming, stream_options: streaming ? .init() : nil))
+    }
+
+    public func httpRequest(streaming: Bool) -> (route: String, body: [UInt8]) {
+        ("chat/completions", request(streaming: streaming))
+    }
+
+    public var websocketRoute: String { target.websocketPath ?? "stream" }
+
+    public func websocketRequest() -> [[UInt8]] {
+        [request(streaming: true)]
+    }
+
+    public func readBody(_ json: [UInt8]) throws(ProbeFailure) -> StreamEvent {
+        let payload = try DialectJSON.decode(Payload.self, json)
+        if let error = payload.error { throw error.failure("error in response") }
+        return StreamEvent(hasText: payload.hasText, outputTokens: payload.usage?.completion_tokens, ends: true)
+    }
+
+    public func readEvent(_ data: [UInt8]) throws(ProbeFailure) -> StreamEvent {
+        if data.elementsEqual("[DONE]".utf8) { return StreamEvent(ends: true) }
+        let payload = try DialectJSON.decode(Payload.self, data)
+        if let error = payload.error { throw error.failure("error in stream") }
+        return StreamEvent(hasText: payload.hasText, outputTokens: payload.usage?.completion_tokens)
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+
+/// The parts of an Anthropic Messages request (`POST /v1/messages`) the simulator reads.
+struct AnthropicRequest: Decodable {
+    struct Message: Decodable {
+        var role: String
+        var content: MessageContent?
+    }
+    var model: String
+    var max_tokens: Int?
+    var messages: [Message]
+    var stream: Bool?
+
+    var promptTokens: Int {
+        messages.reduce(0) { $0 + ($1.content?.text.split(whereSeparator: \.isWhitespace).count ?? 0) }
+    }
+}
+
+/// Bodies and events of Anthropic Messages, as the `anthropic` SDK reads them.
+enum AnthropicWire {
+    static func json(_ object: [String: Any]) -> String { ResponsesWire.json(object) }
+
+    static func message(id: String, request: AnthropicRequest, script: CompletionScript) -> String {
+        json(["id": id, "type": "message", "role": "assistant", "model": request.model,
+              "content": [["type": "text", "text": script.text]],
+              "stop_reason": script.finishReason == "length" ? "max_tokens" : "end_turn", "stop_sequence": NSNull(),
+              "usage": ["input_tokens": request.promptTokens, "output_tokens": script.tokens.count]])
+    }
+
+    /// SSE events (name, data) with the delay before each.
+    static func events(id: String, request: AnthropicRequest, script: CompletionScript)
+        -> [(delay: Duration, name: String, json: String)]
+    {
+        var out: [(Duration, String, String)] = [
+            (.zero, "message_start", json(["type": "message_start", "message": [
+                "id": id, "type": "message", "role": "assistant", "model": request.model, "content": [Any](),
+                "stop_reason": NSNull(), "stop_sequence": NSNull(),
+                "usage": ["input_tokens": request.promptTokens, "output_tokens": 1]]])),
+            (.zero, "content_block_start", json(["type": "content_block_start", "index": 0,
+                                                 "content_block": ["type": "text", "text": ""]])),
+            (.zero, "ping", json(["type": "ping"])),
+        ]
+        for (index, token) in script.tokens.enumerated() {
+            let delay = index == 0 ? script.timeToFirstToken : script.gaps[index - 1]
+            out.append((delay, "content_block_delta", json(["type": "content_block_delta", "index": 0,
+                                                           "delta": ["type": "text_delta", "text": token]])))
+        }
+        out += [
+            (.zero, "content_block_stop", json(["type": "content_block_stop", "index": 0])),
+            (.zero, "message_delta", json(["type": "message_delta",
+                                           "delta": ["stop_reason": script.finishReason == "length" ? "max_tokens" : "end_turn",
+                                                     "stop_sequence": NSNull()],
+                                           "usage": ["output_tokens": script.tokens.count]])),
+            (.zero, "message_stop", json(["type": "message_stop"])),
+        ]
+        return out
+    }
+
+    static func error(type: String, message: String) -> String {
+        json(["type": "error", "error": ["type": type, "message": message]])
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+
+/// Events of the OpenAI Realtime API (GA names), text only, as the `openai` SDK reads them.
+enum RealtimeWire {
+    static func json(_ object: [String: Any]) -> String { ResponsesWire.json(object) }
+
+    static func session(id: String, model: String, modalities: [String]) -> [String: Any] {
+        ["type": "realtime", "object": "realtime.session", "id": id, "model": model, "output_modalities": modalities]
+    }
+
+    static func error(event: String, type: String, code: String, message: String) -> String {
+        json(["type": "error", "event_id": event,
+              "error": ["type": type, "code": code, "message": message, "param": NSNull(), "event_id": NSNull()]])
+    }
+
+    /// The events answering `response.create`: created, the item and its part, one
+    /// `response.output_text.delta` per token, the closing events, `response.done` with usage.
+    static func response(id: String, promptTokens: Int, script: CompletionScript, nextEvent: () -> String)
+        -> [(delay: Duration, json: String)]
+    {
+        let itemID = "item_" + id
+        func event(_ type: String, _ fields: [String: Any]) -> String {
+            json(fields.merging(["type": type, "event_id": nextEvent()]) { $1 })
+        }
+        func response(_ status: String, output: [[String: Any]], usage: [String: Any]?) -> [String: Any] {
+            ["id": id, "object": "realtime.response", "status": status, "status_details": NSNull(), "output": output,
+             "conversation_id": "conv_sim", "output_modalities": ["text"], "max_output_tokens": "inf",
+             "metadata": NSNull(), "usage": usage ?? NSNull()]
+        }
+        func item(_ status: String, text: String?) -> [String: Any] {
+            ["id": itemID, "object": "realtime.item", "type": "message", "role": "assistant", "status": status,
+             "content": text.map { [["type": "output_text", "text": $0]] } ?? [Any]()]
+        }
+        let part: [String: Any] = ["response_id": id, "item_id": itemID, "output_index": 0, "content_index": 0]
+        var out: [(Duration, String)] = [
+            (.zero, event("response.created", ["response": response("in_progress", output: [], usage: nil)])),
+            (.zero, event("response.output_item.added", ["response_id": id, "output_index": 0, "item": item("in_progress", text: nil)])),
+            (.zero, event("response.content_part.added", part.merging(["part": ["type": "text", "text": ""]]) { $1 })),
+        ]
+        for (index, token) in script.tokens.enumerated() {
+            let delay = index == 0 ? script.timeToFirstToken : script.gaps[index - 1]
+            out.append((delay, event("response.output_text.delta", part.merging(["delta": token]) { $1 })))
+        }
+        let output = script.tokens.count
+        let usage: [String: Any] = [
+            "total_tokens": promptTokens + output, "input_tokens": promptTokens, "output_tokens": output,
+            "input_token_details": ["text_tokens": promptTokens, "audio_tokens": 0, "cached_tokens": 0],
+            "output_token_details": ["text_tokens": output, "audio_tokens": 0],
+        ]
+        out += [
+            (.zero, event("response.output_text.done", part.merging(["text": script.text]) { $1 })),
+            (.zero, event("response.content_part.done", part.merging(["part": ["type": "text", "text": script.text]]) { $1 })),
+            (.zero, event("response.output_item.done", ["response_id": id, "output_index": 0, "item": item("completed", text: script.text)])),
+            (.zero, event("response.done", ["response": response("completed", output: [item("completed", text: script.text)], usage: usage)])),
+        ]
+        return out
+    }
+
+    /// A `response.done` whose response failed (a simulated server error).
+    static func failed(id: String, event: String) -> String {
+        json(["type": "response.done", "event_id": event, "response": [
+            "id": id, "object": "realtime.response", "status": "failed", "output": [Any](),
+            "status_details": ["type": "failed", "error": ["type": "server_error", "message": "simulated server error"]],
+        ]])
+    }
+}
