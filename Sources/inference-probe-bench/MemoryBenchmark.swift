@@ -2,18 +2,18 @@ import Foundation
 import InferenceProbe
 import NIOPosix
 
-/// Probes a simulator running as its own process as fast as it answers, over every transport at once,
+/// Probes a simulator running as its own process as fast as it answers, over every API x transport at once,
 /// and prints this process's resident memory and open descriptors every `--every` probes: memory that
 /// grows with the number of probes shows up as a rising RSS column.
 ///
-///     swift run -c release inference-probe-bench memory [--probes 100000] [--concurrency 8] [--every 10000]
+///     swift run -c release inference-probe-bench memory [--probes 100000] [--concurrency 2] [--every 10000]
 ///
 /// The simulator is the `inference-probe` binary next to this one (`simulate`, no delays, 5 tokens), or the
 /// one at `--base-url URL`. Every result goes through the sidecar's own sink (figures, metrics, status board).
 enum MemoryBenchmark {
     struct Options {
         var probes = 100_000
-        var concurrency = 8
+        var concurrency = 2
         var every = 10_000
         var baseURL: BaseURL?
 
@@ -43,22 +43,25 @@ enum MemoryBenchmark {
         var defaults = ProbeDefaults()
         defaults.timeout = .seconds(10)
         defaults.maxTokens = 5
-        let target = TargetConfig(name: "bench", baseURL: baseURL, model: "simulated-model",
-                                  transports: TransportCatalog.names, defaults: defaults)
+        let targets = APICatalog.all.map { api in
+            TargetConfig(name: "bench", baseURL: baseURL, model: "simulated-model", api: api.name,
+                         transports: api.transports, apiKeyPlacement: api.defaultKeyPlacement, defaults: defaults)
+        }
         let metrics = ProbeMetrics()
-        let board = ProbeStatusBoard(keys: ProbeConfig(targets: [target]).seriesKeys)
+        let board = ProbeStatusBoard(keys: ProbeConfig(targets: targets).seriesKeys)
         let counter = ProbeCounter(limit: options.probes, every: options.every)
 
         let header = """
-            inference-probe \(BuildInfo.version) memory: \(options.probes) probes over \(TransportCatalog.names.joined(separator: ", ")), \
-            \(options.concurrency) concurrent per transport, against \(baseURL)
+            inference-probe \(BuildInfo.version) memory: \(options.probes) probes over \(board.snapshot().count) API x transport pairs, \
+            \(options.concurrency) concurrent per pair, against \(baseURL)
             probes     elapsed_s  probes/s  rss_mb   fds  failures
 
             """
         FileHandle.standardOutput.write(Data(header.utf8))
         counter.report(ProcessFigures.residentMegabytes(), ProcessFigures.openDescriptors())
+        let jobs = targets.flatMap { target in target.transports.map { (target, $0) } }
         await withTaskGroup(of: Void.self) { group in
-            for transport in TransportCatalog.names {
+            for (target, transport) in jobs {
                 for _ in 0..<options.concurrency {
                     guard let type = TransportCatalog.prober(named: transport),
                           let prober = try? type.init(target: target, group: MultiThreadedEventLoopGroup.singleton)

@@ -52,8 +52,8 @@ enum OverheadBenchmark {
 
         if let external = options.baseURL {
             printHeader(options, simulator: "the simulator at \(external)")
-            for transport in TransportCatalog.names {
-                try await measure(transport, baseURL: external, options: options)
+            for (api, transport) in pairs {
+                try await measure(api: api, transport, baseURL: external, options: options)
             }
             return
         }
@@ -68,11 +68,16 @@ enum OverheadBenchmark {
             guard let port = await iterator.next() else { return }
             printHeader(options, simulator: "the simulator in this process (CPU: prober + simulator)")
             let baseURL = BaseURL(secure: false, host: "127.0.0.1", port: port, path: "/v1")
-            for transport in TransportCatalog.names {
-                try await measure(transport, baseURL: baseURL, options: options)
+            for (api, transport) in pairs {
+                try await measure(api: api, transport, baseURL: baseURL, options: options)
             }
             await group.triggerGracefulShutdown()
         }
+    }
+
+    /// Every API x transport pair, in catalog order.
+    static var pairs: [(api: any APIDialect.Type, transport: String)] {
+        APICatalog.all.flatMap { api in api.transports.map { (api, $0) } }
     }
 
     static func printHeader(_ options: Options, simulator: String) {
@@ -81,17 +86,17 @@ enum OverheadBenchmark {
             injected TTFT \(options.ttftMilliseconds) ms, inter-token \(options.interTokenMilliseconds) ms, \(options.tokens) tokens.
             Figures are measured minus injected, in milliseconds (p50 / p95 / max); cpu_ms is this process's CPU per probe.
 
-            transport   ttft_over            duration_over        itl_over(mean)     conn_setup_p50  cpu_ms/probe  failures
+            api/transport                ttft_over            duration_over        itl_over(mean)     conn_setup_p50  cpu_ms/probe  failures
             """)
     }
 
-    static func measure(_ transport: String, baseURL: BaseURL, options: Options) async throws {
+    static func measure(api: any APIDialect.Type, _ transport: String, baseURL: BaseURL, options: Options) async throws {
         var defaults = ProbeDefaults()
         defaults.timeout = .seconds(30)
         defaults.maxTokens = options.tokens
         let target = TargetConfig(
-            name: "bench", baseURL: baseURL,
-            model: "simulated-model", transports: [transport], defaults: defaults)
+            name: "bench", baseURL: baseURL, model: "simulated-model", api: api.name, transports: [transport],
+            apiKeyPlacement: api.defaultKeyPlacement, defaults: defaults)
         guard let type = TransportCatalog.prober(named: transport) else { return }
         let prober = try type.init(target: target, group: MultiThreadedEventLoopGroup.singleton)
         for _ in 0..<3 { _ = await prober.probe() }  // warm-up: connections, caches
@@ -128,7 +133,7 @@ enum OverheadBenchmark {
             values.isEmpty ? "-" : String(format: "%.3f", values.sorted()[values.count / 2])
         }
         let line = [
-            transport.padding(toLength: 11, withPad: " ", startingAt: 0),
+            "\(api.name)/\(transport)".padding(toLength: 28, withPad: " ", startingAt: 0),
             triple(ttft).padding(toLength: 20, withPad: " ", startingAt: 0),
             triple(duration).padding(toLength: 20, withPad: " ", startingAt: 0),
             (gaps.isEmpty ? "-" : String(format: "%.3f", gaps.reduce(0, +) / Double(gaps.count)))

@@ -20,6 +20,10 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Probe interval of each transport.")
     var interval = DurationArgument(.seconds(2))
 
+    @Flag(name: .customLong("all-apis"),
+          help: "Also probe the simulator's Responses, Realtime and Anthropic Messages APIs (one target each).")
+    var allAPIs = false
+
     @OptionGroup var simulator: SimulatorOptions
     @OptionGroup var endpoint: EndpointOptions
     @OptionGroup var logging: LoggingOptions
@@ -47,7 +51,15 @@ struct DemoCommand: AsyncParsableCommand {
             let target = TargetConfig(
                 name: "simulator", baseURL: base, model: settings.models[0], transports: TransportCatalog.names,
                 defaults: defaults)
-            let config = ProbeConfig(targets: [target])
+            var targets = [target]
+            if allAPIs {
+                for api in APICatalog.all where api.name != target.api {
+                    targets.append(TargetConfig(
+                        name: "simulator-\(api.name)", baseURL: base, model: settings.models[0], api: api.name,
+                        transports: api.transports, apiKeyPlacement: api.defaultKeyPlacement, defaults: defaults))
+                }
+            }
+            let config = ProbeConfig(targets: targets)
             let (metricsPorts, metricsContinuation) = AsyncStream.makeStream(of: Int.self)
             let sidecar = try makeSidecar(
                 config: config, listen: listenAddress, logger: logger, limits: endpoint.limits,
@@ -61,7 +73,7 @@ struct DemoCommand: AsyncParsableCommand {
                 printOut("""
                     inference-probe demo \(BuildInfo.version)
                       simulator: \(base) (\(SimulatorOptions.describe(settings.defaultProfile)); seed \(settings.seed))
-                      probing:   target "simulator", model "\(target.model)" over \(target.transports.joined(separator: ", ")) every \(PrometheusDuration.format(target.interval))
+                      probing:   \(targets.map { "\($0.name) (\($0.api) over \($0.transports.joined(separator: ", ")))" }.joined(separator: "; ")), model "\(target.model)", every \(PrometheusDuration.format(target.interval))
                       metrics:   http://\(host):\(port)/metrics
                       status:    http://\(host):\(port)/
                     Stop with Ctrl-C (SIGINT) or SIGTERM.
