@@ -152,7 +152,7 @@ targets:
     proc = Process([binary, "--config.file", path, "--web.listen-address", f"127.0.0.1:{port}"],
                    env={"SIM_KEY": "sk-test-simulator"})
     def successes(name: str, body: str) -> int:
-        series = f'target="{name}",model="simulated-model",transport="http_sse",outcome="success"}}'
+        series = f'target="{name}",model="simulated-model",api="chat_completions",transport="http_sse",outcome="success"}}'
         match = re.search(re.escape(series) + r" (\d+)", body)
         return int(match.group(1)) if match else 0
 

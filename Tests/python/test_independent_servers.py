@@ -221,10 +221,10 @@ targets:
     status_page = ""
     while time.monotonic() < started + 4:
         status_page = scrape(f"{url}/")
-        if re.search(r"^peer/m/websocket\s.*http_error", status_page, re.M):
+        if re.search(r"^peer/m/chat_completions/websocket\s.*http_error", status_page, re.M):
             break
         time.sleep(0.2)
-    row = next((line for line in status_page.splitlines() if line.startswith("peer/m/websocket")), "")
+    row = next((line for line in status_page.splitlines() if line.startswith("peer/m/chat_completions/websocket")), "")
     assert "http_error" in row and "403" in row, status_page
     metrics = scrape(f"{url}/metrics")
     series = dict(target="peer", model="m", transport="websocket")

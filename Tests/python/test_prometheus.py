@@ -26,7 +26,8 @@ def dashboard_queries() -> list[str]:
     queries = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
     assert len(queries) >= 10
     return [q.replace("$__rate_interval", "1m").replace('=~"$target"', '=~".*"')
-             .replace('=~"$model"', '=~".*"').replace('=~"$transport"', '=~".*"') for q in queries]
+             .replace('=~"$model"', '=~".*"').replace('=~"$api"', '=~".*"')
+             .replace('=~"$transport"', '=~".*"') for q in queries]
 
 
 def test_alert_rules_are_valid_and_pass_their_unit_tests():

@@ -236,3 +236,4 @@ targets:
     run = subprocess.run([binary, "check-config", "--config.file", str(config)], capture_output=True, text=True)
     assert run.returncode == 1, run.stdout + run.stderr
     assert f"{config}:7: targets[0].transports[0]:" in run.stderr, run.stderr
+    assert "realtime" in run.stderr and "websocket" in run.stderr, run.stderr
