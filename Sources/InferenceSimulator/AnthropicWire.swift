@@ -12,7 +12,7 @@ struct AnthropicRequest: Decodable {
     var stream: Bool?
 
     var promptTokens: Int {
-        messages.reduce(0) { $0 + ($1.content?.text.split(whereSeparator: \.isWhitespace).count ?? 0) }
+        messages.reduce(0) { $0 + ($1.content?.text.wordCount ?? 0) }
     }
 }
 
@@ -40,8 +40,7 @@ enum AnthropicWire {
                                                  "content_block": ["type": "text", "text": ""]])),
             (.zero, "ping", json(["type": "ping"])),
         ]
-        for (index, token) in script.tokens.enumerated() {
-            let delay = index == 0 ? script.timeToFirstToken : script.gaps[index - 1]
+        for (delay, token) in zip(script.delays, script.tokens) {
             out.append((delay, "content_block_delta", json(["type": "content_block_delta", "index": 0,
                                                            "delta": ["type": "text_delta", "text": token]])))
         }

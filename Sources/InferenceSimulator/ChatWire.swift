@@ -21,7 +21,7 @@ struct ChatRequest: Decodable {
 
     /// A rough prompt size for `usage.prompt_tokens`: whitespace-separated words.
     var promptTokens: Int {
-        messages.reduce(0) { $0 + ($1.content?.text.split(whereSeparator: \.isWhitespace).count ?? 0) }
+        messages.reduce(0) { $0 + ($1.content?.text.wordCount ?? 0) }
     }
 }
 

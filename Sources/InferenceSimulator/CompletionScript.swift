@@ -18,6 +18,17 @@ struct CompletionScript: Sendable, Equatable {
     var finishReason: String
 
     var text: String { tokens.joined() }
+
+    /// The delay before each token: the time to first token, then the gaps.
+    var delays: [Duration] { [timeToFirstToken] + gaps }
+
+    /// The whole generation time: what a non-streaming answer waits before it is sent.
+    var generationTime: Duration { gaps.reduce(timeToFirstToken, +) }
+}
+
+extension String {
+    /// Whitespace-separated words: the simulator's rough count of prompt tokens.
+    var wordCount: Int { split(whereSeparator: \.isWhitespace).count }
 }
 
 /// Draws scripts from the settings with one seeded random source shared by all requests.

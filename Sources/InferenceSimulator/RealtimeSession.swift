@@ -59,7 +59,7 @@ struct RealtimeSession {
             try await send(["type": "session.updated", "session": RealtimeWire.session(id: sessionID, model: model, modalities: modalities)], outbound)
         case "conversation.item.create":
             let words = event.item?.content?.compactMap(\.text).joined(separator: " ") ?? ""
-            promptTokens += words.split(whereSeparator: \.isWhitespace).count
+            promptTokens += words.wordCount
             try await send(["type": "conversation.item.added", "previous_item_id": NSNull(), "item": [
                 "id": "item_" + simulator.nextID(), "object": "realtime.item", "type": "message", "role": "user",
                 "status": "completed", "content": [["type": "input_text", "text": words]]]], outbound)
@@ -73,16 +73,8 @@ struct RealtimeSession {
             case .serverError:
                 try await outbound.write(.text(RealtimeWire.failed(id: id, event: nextEvent())))
             case nil:
-                var counter = events
-                let answer = RealtimeWire.response(id: id, promptTokens: promptTokens, script: script) {
-                    counter += 1
-                    return "event_\(counter)"
-                }
-                events = counter
-                for (delay, json) in answer {
-                    if delay > .zero { try await Task.sleep(for: delay) }
-                    try await outbound.write(.text(json))
-                }
+                try await outbound.write(
+                    messages: RealtimeWire.response(id: id, promptTokens: promptTokens, script: script, events: &events))
             }
         default:
             try await outbound.write(.text(RealtimeWire.error(

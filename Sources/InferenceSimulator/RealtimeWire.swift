@@ -15,12 +15,14 @@ enum RealtimeWire {
 
     /// The events answering `response.create`: created, the item and its part, one
     /// `response.output_text.delta` per token, the closing events, `response.done` with usage.
-    static func response(id: String, promptTokens: Int, script: CompletionScript, nextEvent: () -> String)
+    /// `events` counts the session's events so far; each event takes the next number as its `event_id`.
+    static func response(id: String, promptTokens: Int, script: CompletionScript, events: inout Int)
         -> [(delay: Duration, json: String)]
     {
         let itemID = "item_" + id
         func event(_ type: String, _ fields: [String: Any]) -> String {
-            json(fields.merging(["type": type, "event_id": nextEvent()]) { $1 })
+            events += 1
+            return json(fields.merging(["type": type, "event_id": "event_\(events)"]) { $1 })
         }
         func response(_ status: String, output: [[String: Any]], usage: [String: Any]?) -> [String: Any] {
             ["id": id, "object": "realtime.response", "status": status, "status_details": NSNull(), "output": output,
@@ -37,8 +39,7 @@ enum RealtimeWire {
             (.zero, event("response.output_item.added", ["response_id": id, "output_index": 0, "item": item("in_progress", text: nil)])),
             (.zero, event("response.content_part.added", part.merging(["part": ["type": "text", "text": ""]]) { $1 })),
         ]
-        for (index, token) in script.tokens.enumerated() {
-            let delay = index == 0 ? script.timeToFirstToken : script.gaps[index - 1]
+        for (delay, token) in zip(script.delays, script.tokens) {
             out.append((delay, event("response.output_text.delta", part.merging(["delta": token]) { $1 })))
         }
         let output = script.tokens.count

@@ -59,33 +59,38 @@ enum ResponsesWire {
                       usage: usage(prompt: promptTokens(request), output: script.tokens.count)))
     }
 
-    /// The events of a streamed response, each with the delay before it: created, in progress, the output
-    /// item and its text part, one `response.output_text.delta` per token, the closing events, completed.
-    static func events(id: String, request: ResponsesRequest, script: CompletionScript) -> [(delay: Duration, json: String)] {
+    /// The events of a streamed response, each with the delay before it and its type (the SSE `event:`
+    /// name): created, in progress, the output item and its text part, one `response.output_text.delta`
+    /// per token, the closing events, completed.
+    static func events(id: String, request: ResponsesRequest, script: CompletionScript)
+        -> [(delay: Duration, name: String, json: String)]
+    {
         let itemID = "msg_" + id
         var sequence = 0
-        func event(_ type: String, _ fields: [String: Any]) -> String {
+        func event(_ type: String, _ fields: [String: Any]) -> (String, String) {
             defer { sequence += 1 }
-            return json(fields.merging(["type": type, "sequence_number": sequence]) { $1 })
+            return (type, json(fields.merging(["type": type, "sequence_number": sequence]) { $1 }))
+        }
+        func at(_ delay: Duration, _ event: (name: String, json: String)) -> (Duration, String, String) {
+            (delay, event.name, event.json)
         }
         let inProgress = response(id: id, model: request.model, status: "in_progress", output: [], usage: nil)
         let part = ["item_id": itemID, "output_index": 0, "content_index": 0] as [String: Any]
-        var out: [(Duration, String)] = [
-            (.zero, event("response.created", ["response": inProgress])),
-            (.zero, event("response.in_progress", ["response": inProgress])),
-            (.zero, event("response.output_item.added", ["output_index": 0, "item": message(id: itemID, text: nil, status: "in_progress")])),
-            (.zero, event("response.content_part.added", part.merging(["part": ["type": "output_text", "text": "", "annotations": [Any]()]]) { $1 })),
+        var out: [(Duration, String, String)] = [
+            at(.zero, event("response.created", ["response": inProgress])),
+            at(.zero, event("response.in_progress", ["response": inProgress])),
+            at(.zero, event("response.output_item.added", ["output_index": 0, "item": message(id: itemID, text: nil, status: "in_progress")])),
+            at(.zero, event("response.content_part.added", part.merging(["part": ["type": "output_text", "text": "", "annotations": [Any]()]]) { $1 })),
         ]
-        for (index, token) in script.tokens.enumerated() {
-            let delay = index == 0 ? script.timeToFirstToken : script.gaps[index - 1]
-            out.append((delay, event("response.output_text.delta", part.merging(["delta": token, "logprobs": [Any]()]) { $1 })))
+        for (delay, token) in zip(script.delays, script.tokens) {
+            out.append(at(delay, event("response.output_text.delta", part.merging(["delta": token, "logprobs": [Any]()]) { $1 })))
         }
         let done = message(id: itemID, text: script.text, status: "completed")
         out += [
-            (.zero, event("response.output_text.done", part.merging(["text": script.text, "logprobs": [Any]()]) { $1 })),
-            (.zero, event("response.content_part.done", part.merging(["part": ["type": "output_text", "text": script.text, "annotations": [Any]()]]) { $1 })),
-            (.zero, event("response.output_item.done", ["output_index": 0, "item": done])),
-            (.zero, event("response.completed", ["response": response(
+            at(.zero, event("response.output_text.done", part.merging(["text": script.text, "logprobs": [Any]()]) { $1 })),
+            at(.zero, event("response.content_part.done", part.merging(["part": ["type": "output_text", "text": script.text, "annotations": [Any]()]]) { $1 })),
+            at(.zero, event("response.output_item.done", ["output_index": 0, "item": done])),
+            at(.zero, event("response.completed", ["response": response(
                 id: id, model: request.model, status: "completed", output: [done],
                 usage: usage(prompt: promptTokens(request), output: script.tokens.count))])),
         ]
@@ -98,6 +103,6 @@ enum ResponsesWire {
     }
 
     static func promptTokens(_ request: ResponsesRequest) -> Int {
-        request.input?.text.split(whereSeparator: \.isWhitespace).count ?? 0
+        request.input?.text.wordCount ?? 0
     }
 }

@@ -114,24 +114,10 @@ public struct Simulator: Sendable {
         }
         let id = ids.next()
         guard transport == .httpSSE else {
-            let total = script.gaps.reduce(script.timeToFirstToken, +)
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { writer in
-                try await Task.sleep(for: total)
-                try await writer.write(ByteBuffer(string: ChatWire.completion(id: id, request: chat, script: script)))
-                try await writer.finish(nil)
-            })
+            return delayedJSON(after: script.generationTime, ChatWire.completion(id: id, request: chat, script: script))
         }
         let chunks = ChatWire.chunks(id: id, request: chat, script: script)
-        return Response(
-            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
-            body: ResponseBody { writer in
-                for (delay, json) in chunks {
-                    if delay > .zero { try await Task.sleep(for: delay) }
-                    try await writer.write(ByteBuffer(string: "data: \(json)\n\n"))
-                }
-                try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
-                try await writer.finish(nil)
-            })
+        return eventStream(chunks.map { ($0.delay, "data: \($0.json)\n\n") } + [(.zero, "data: [DONE]\n\n")])
     }
 
     /// Answers one WebSocket message: chunk messages then `[DONE]`, or an error message.
@@ -146,10 +132,7 @@ public struct Simulator: Sendable {
         if let fault = script.fault {
             try await outbound.write(.text(faultBody(fault)))
         } else {
-            for (delay, json) in ChatWire.chunks(id: ids.next(), request: chat, script: script) {
-                if delay > .zero { try await Task.sleep(for: delay) }
-                try await outbound.write(.text(json))
-            }
+            try await outbound.write(messages: ChatWire.chunks(id: ids.next(), request: chat, script: script))
         }
         try await outbound.write(.text("[DONE]"))
     }
@@ -163,12 +146,9 @@ public struct Simulator: Sendable {
         }
         let id = "resp_" + ids.next()
         guard transport == .httpSSE else {
-            return delayedJSON(after: script.gaps.reduce(script.timeToFirstToken, +),
-                               ResponsesWire.completed(id: id, request: request, script: script))
+            return delayedJSON(after: script.generationTime, ResponsesWire.completed(id: id, request: request, script: script))
         }
-        return eventStream(ResponsesWire.events(id: id, request: request, script: script).map { event in
-            (event.delay, "event: \(Self.eventType(event.json))\ndata: \(event.json)\n\n")
-        })
+        return namedEventStream(ResponsesWire.events(id: id, request: request, script: script))
     }
 
     /// One `response.create` message in WebSocket mode: the same events as the SSE stream, as messages.
@@ -189,10 +169,8 @@ public struct Simulator: Sendable {
             try await outbound.write(.text(ResponsesWire.webSocketError(
                 status: 500, type: "server_error", code: "server_error", message: "simulated server error")))
         case nil:
-            for (delay, json) in ResponsesWire.events(id: "resp_" + ids.next(), request: request, script: script) {
-                if delay > .zero { try await Task.sleep(for: delay) }
-                try await outbound.write(.text(json))
-            }
+            let events = ResponsesWire.events(id: "resp_" + ids.next(), request: request, script: script)
+            try await outbound.write(messages: events.map { ($0.delay, $0.json) })
         }
     }
 
@@ -210,12 +188,9 @@ public struct Simulator: Sendable {
         }
         let id = "msg_" + ids.next()
         guard transport == .httpSSE else {
-            return delayedJSON(after: script.gaps.reduce(script.timeToFirstToken, +),
-                               AnthropicWire.message(id: id, request: request, script: script))
+            return delayedJSON(after: script.generationTime, AnthropicWire.message(id: id, request: request, script: script))
         }
-        return eventStream(AnthropicWire.events(id: id, request: request, script: script).map { event in
-            (event.delay, "event: \(event.name)\ndata: \(event.json)\n\n")
-        })
+        return namedEventStream(AnthropicWire.events(id: id, request: request, script: script))
     }
 
     /// A JSON body sent after `delay` (the whole generation time of a non-streaming answer).
@@ -240,10 +215,9 @@ public struct Simulator: Sendable {
             })
     }
 
-    /// The `type` of an event object, for its SSE `event:` line.
-    static func eventType(_ json: String) -> String {
-        struct Typed: Decodable { var type: String }
-        return (try? JSONDecoder().decode(Typed.self, from: Data(json.utf8)))?.type ?? "message"
+    /// Events with an `event:` line each (Responses, Anthropic), as a `text/event-stream`.
+    private func namedEventStream(_ events: [(delay: Duration, name: String, json: String)]) -> Response {
+        eventStream(events.map { ($0.delay, "event: \($0.name)\ndata: \($0.json)\n\n") })
     }
 
     func nextID() -> String { ids.next() }
@@ -297,5 +271,15 @@ private final class IDSequence: Sendable {
 
     func next() -> String {
         "chatcmpl-sim-\(counter.withLockedValue { $0 += 1; return $0 })"
+    }
+}
+
+extension WebSocketOutboundWriter {
+    /// Writes text messages, each after its delay (a streamed answer over WebSocket).
+    func write(messages: [(delay: Duration, json: String)]) async throws {
+        for (delay, json) in messages {
+            if delay > .zero { try await Task.sleep(for: delay) }
+            try await write(.text(json))
+        }
     }
 }
