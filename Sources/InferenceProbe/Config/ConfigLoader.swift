@@ -96,7 +96,7 @@ public enum ConfigLoader {
             return value
         }
         let name = try required("name").nonEmptyString()
-        guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_-.".contains($0)) }) else {
+        guard isToken(name, allowing: "_-.") else {
             throw try required("name").error("'\(name)' may only hold letters, digits, '_', '-' and '.'")
         }
         let urlNode = try required("base_url")
@@ -106,14 +106,15 @@ public enum ConfigLoader {
         case .failure(let reason): throw urlNode.error("invalid URL: \(reason)")
         }
         let model = try required("model").nonEmptyString()
-        var api = APICatalog.defaultName
+        var dialect: any APIDialect.Type = ChatCompletionsDialect.self
         if let apiNode = keys["api"] {
-            api = try apiNode.nonEmptyString()
-            guard APICatalog.dialect(named: api) != nil else {
-                throw apiNode.error("unknown api '\(api)' (expected one of: \(APICatalog.names.joined(separator: ", ")))")
+            let apiName = try apiNode.nonEmptyString()
+            guard let named = APICatalog.dialect(named: apiName) else {
+                throw apiNode.error("unknown api '\(apiName)' (expected one of: \(APICatalog.names.joined(separator: ", ")))")
             }
+            dialect = named
         }
-        let dialect = APICatalog.dialect(named: api) ?? ChatCompletionsDialect.self
+        let api = dialect.name
 
         let transportsNode = try required("transports")
         var transports: [String] = []
@@ -150,7 +151,7 @@ public enum ConfigLoader {
             placement = .header(try header.headerName())
         case (.none, .some(let query)):
             let name = try query.nonEmptyString()
-            guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+            guard isToken(name, allowing: "_-.") else {
                 throw query.error("'\(name)' is not a plain query parameter name")
             }
             placement = .query(name)
@@ -162,8 +163,7 @@ public enum ConfigLoader {
         if let headersNode = keys["headers"] {
             guard let mapping = headersNode.node.mapping else { throw headersNode.error("must be a mapping of header names to values") }
             for (key, value) in mapping {
-                guard let header = key.string, !header.isEmpty,
-                      header.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_".contains($0)) }) else {
+                guard let header = key.string, isToken(header, allowing: "-_") else {
                     throw headersNode.error("has an invalid header name")
                 }
                 // The value may be a credential: the error names the header, never the value.
@@ -190,6 +190,12 @@ public enum ConfigLoader {
             }
         }
         return target
+    }
+
+    /// `true` for a non-empty run of ASCII letters, digits and the `allowing` characters (names, header
+    /// names, query parameter names).
+    static func isToken(_ text: String, allowing extra: String) -> Bool {
+        !text.isEmpty && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || extra.contains($0)) }
     }
 
     static func resolve(_ source: SecretSource, at node: YAMLConfigNode, environment: [String: String]) throws(ConfigError) -> Secret {

@@ -51,7 +51,7 @@ struct YAMLConfigNode {
     /// An HTTP header name (RFC 9110 token characters).
     func headerName() throws(ConfigError) -> String {
         let name = try nonEmptyString()
-        guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_".contains($0)) }) else {
+        guard ConfigLoader.isToken(name, allowing: "-_") else {
             throw error("'\(name)' is not a valid header name")
         }
         return name

@@ -118,6 +118,9 @@ enum DialectJSON {
             (self.message, self.type, self.code) = (message, type, code)
         }
 
+        /// An error event that carried no error object.
+        static let unknown = APIError(message: nil, type: nil, code: nil)
+
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             message = try? container.decodeIfPresent(String.self, forKey: .message)

@@ -67,7 +67,7 @@ public struct AnthropicMessagesDialect: APIDialect {
         case "message_stop":
             return StreamEvent(ends: true)
         case "error":
-            throw (payload.error ?? DialectJSON.APIError(message: nil, type: nil, code: nil)).failure("error event")
+            throw (payload.error ?? .unknown).failure("error event")
         default:
             return .ignored
         }

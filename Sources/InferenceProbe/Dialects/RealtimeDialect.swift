@@ -94,7 +94,7 @@ public struct RealtimeDialect: APIDialect {
                 throw ProbeFailure(status == "failed" ? .httpError : .protocolError, "response \(status): \(reason)")
             }
         case "error":
-            throw (event.error ?? DialectJSON.APIError(message: nil, type: nil, code: nil)).failure("error event")
+            throw (event.error ?? .unknown).failure("error event")
         case "session.created", "session.updated", "rate_limits.updated":
             return StreamEvent(isSessionEvent: true)
         default:

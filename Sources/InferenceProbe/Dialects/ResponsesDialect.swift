@@ -67,7 +67,9 @@ public struct ResponsesDialect: APIDialect {
 
     public func readBody(_ json: [UInt8]) throws(ProbeFailure) -> StreamEvent {
         let response = try DialectJSON.decode(Response.self, json)
-        try Self.check(response)
+        if let status = response.status, status == "failed" || status == "incomplete" {
+            throw Self.failure(response, status: status)
+        }
         return StreamEvent(hasText: response.hasText, outputTokens: response.usage?.output_tokens, ends: true)
     }
 
@@ -78,9 +80,10 @@ public struct ResponsesDialect: APIDialect {
             return StreamEvent(hasText: !(event.delta ?? "").isEmpty)
         case "response.completed":
             return StreamEvent(outputTokens: event.response?.usage?.output_tokens, ends: true)
-        case "response.failed", "response.incomplete":
-            try Self.check(event.response ?? Response(status: event.type))
-            throw ProbeFailure(.httpError, "\(event.type ?? "")")
+        case "response.failed":
+            throw Self.failure(event.response ?? Response(), status: "failed")
+        case "response.incomplete":
+            throw Self.failure(event.response ?? Response(), status: "incomplete")
         case "error":
             throw (event.error ?? DialectJSON.APIError(message: event.message, type: nil, code: event.code))
                 .failure("error event")
@@ -89,19 +92,11 @@ public struct ResponsesDialect: APIDialect {
         }
     }
 
-    /// A failed or incomplete response is a failure, with the API's reason.
-    private static func check(_ response: Response) throws(ProbeFailure) {
-        switch response.status {
-        case "failed":
-            throw (response.error ?? DialectJSON.APIError(message: nil, type: nil, code: nil)).failure("response failed")
-        case "incomplete":
-            throw ProbeFailure(.protocolError, "response incomplete: \(response.incomplete_details?.reason ?? "no reason given")")
-        case "response.failed":
-            throw ProbeFailure(.httpError, "response failed")
-        case "response.incomplete":
-            throw ProbeFailure(.protocolError, "response incomplete")
-        default:
-            return
+    /// The failure of a response that ended `failed` or `incomplete`, with the API's reason.
+    private static func failure(_ response: Response, status: String) -> ProbeFailure {
+        guard status == "incomplete" else {
+            return response.error?.failure("response failed") ?? ProbeFailure(.httpError, "response failed")
         }
+        return ProbeFailure(.protocolError, "response incomplete: \(response.incomplete_details?.reason ?? "no reason given")")
     }
 }

@@ -26,8 +26,7 @@ final class RequestHeadTimeoutHandler: ChannelInboundHandler, RemovableChannelHa
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        disarm()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -42,16 +41,14 @@ final class RequestHeadTimeoutHandler: ChannelInboundHandler, RemovableChannelHa
             }
             if matched == 4 {
                 matched = 0
-                timer?.cancel()
-                timer = nil
+                disarm()
             }
         }
         context.fireChannelRead(data)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        disarm()
         context.fireChannelInactive()
     }
 
@@ -59,5 +56,10 @@ final class RequestHeadTimeoutHandler: ChannelInboundHandler, RemovableChannelHa
         guard timer == nil else { return }
         let channel = context.channel
         timer = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+    }
+
+    private func disarm() {
+        timer?.cancel()
+        timer = nil
     }
 }

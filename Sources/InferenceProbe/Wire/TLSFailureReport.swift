@@ -1,6 +1,5 @@
 import Foundation
 import NIOCore
-import NIOTLS
 import NIOPosix
 import NIOSSL
 
@@ -85,14 +84,14 @@ enum TLSFailureReport {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.certificateVerification = .none
         guard let context = try? NIOSSLContext(configuration: configuration) else { return nil }
-        let handshake = eventLoop.makePromise(of: Void.self)
+        let handshake = eventLoop.makePromise(of: ConnectionPhases.self)
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         NIOSSLClientHandler(context: context, serverHostname: serverName))
-                    try channel.pipeline.syncOperations.addHandler(HandshakeWatcher(done: handshake))
+                    try channel.pipeline.syncOperations.addHandler(ConnectionPhaseRecorder(expectsTLS: true, ready: handshake))
                 }
             }
         guard let channel = try? await bootstrap.connect(to: address).get() else {
@@ -106,28 +105,5 @@ enum TLSFailureReport {
         }
         guard (try? await handshake.futureResult.get()) != nil else { return nil }
         return try? await channel.nioSSL_peerCertificate().get()
-    }
-
-    /// Succeeds `done` when the handshake completes, fails it when the connection dies first.
-    private final class HandshakeWatcher: ChannelInboundHandler {
-        typealias InboundIn = ByteBuffer
-        let done: EventLoopPromise<Void>
-
-        init(done: EventLoopPromise<Void>) { self.done = done }
-
-        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-            if case .handshakeCompleted = event as? TLSUserEvent { done.succeed() }
-            context.fireUserInboundEventTriggered(event)
-        }
-
-        func errorCaught(context: ChannelHandlerContext, error: any Error) {
-            done.fail(error)
-            context.close(promise: nil)
-        }
-
-        func channelInactive(context: ChannelHandlerContext) {
-            done.fail(ChannelError.alreadyClosed)
-            context.fireChannelInactive()
-        }
     }
 }
