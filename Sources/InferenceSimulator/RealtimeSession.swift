@@ -64,6 +64,7 @@ struct RealtimeSession {
                 "id": "item_" + simulator.nextID(), "object": "realtime.item", "type": "message", "role": "user",
                 "status": "completed", "content": [["type": "input_text", "text": words]]]], outbound)
         case "response.create":
+            let received = ContinuousClock.now
             let script = simulator.scripter.script(for: .websocket, maxTokens: event.response?.max_output_tokens)
             let id = "resp_" + simulator.nextID()
             switch script.fault {
@@ -74,7 +75,8 @@ struct RealtimeSession {
                 try await outbound.write(.text(RealtimeWire.failed(id: id, event: nextEvent())))
             case nil:
                 try await outbound.write(
-                    messages: RealtimeWire.response(id: id, promptTokens: promptTokens, script: script, events: &events))
+                    messages: RealtimeWire.response(id: id, promptTokens: promptTokens, script: script, events: &events),
+                    from: received)
             }
         default:
             try await outbound.write(.text(RealtimeWire.error(

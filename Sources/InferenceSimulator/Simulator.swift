@@ -107,6 +107,7 @@ public struct Simulator: Sendable {
     }
 
     private func complete(_ chat: ChatRequest) -> Response {
+        let received = ContinuousClock.now
         let transport: SimulatedTransport = chat.stream == true ? .httpSSE : .http
         let script = scripter.script(for: transport, maxTokens: chat.maxTokens)
         if let fault = script.fault {
@@ -117,11 +118,12 @@ public struct Simulator: Sendable {
             return delayedJSON(after: script.generationTime, ChatWire.completion(id: id, request: chat, script: script))
         }
         let chunks = ChatWire.chunks(id: id, request: chat, script: script)
-        return eventStream(chunks.map { ($0.delay, "data: \($0.json)\n\n") } + [(.zero, "data: [DONE]\n\n")])
+        return eventStream(chunks.map { ($0.delay, "data: \($0.json)\n\n") } + [(.zero, "data: [DONE]\n\n")], from: received)
     }
 
     /// Answers one WebSocket message: chunk messages then `[DONE]`, or an error message.
     private func answer(_ message: WebSocketMessage, on outbound: WebSocketOutboundWriter) async throws {
+        let received = ContinuousClock.now
         guard case .text(let text) = message,
               let chat = try? JSONDecoder().decode(ChatRequest.self, from: Data(text.utf8)) else {
             try await outbound.write(.text(ChatWire.error(
@@ -132,13 +134,14 @@ public struct Simulator: Sendable {
         if let fault = script.fault {
             try await outbound.write(.text(faultBody(fault)))
         } else {
-            try await outbound.write(messages: ChatWire.chunks(id: ids.next(), request: chat, script: script))
+            try await outbound.write(messages: ChatWire.chunks(id: ids.next(), request: chat, script: script), from: received)
         }
         try await outbound.write(.text("[DONE]"))
     }
 
     /// A Responses API request over HTTP: the whole response as JSON, or its events as SSE.
     private func respond(_ request: ResponsesRequest) -> Response {
+        let received = ContinuousClock.now
         let transport: SimulatedTransport = request.stream == true ? .httpSSE : .http
         let script = scripter.script(for: transport, maxTokens: request.max_output_tokens)
         if let fault = script.fault {
@@ -148,11 +151,12 @@ public struct Simulator: Sendable {
         guard transport == .httpSSE else {
             return delayedJSON(after: script.generationTime, ResponsesWire.completed(id: id, request: request, script: script))
         }
-        return namedEventStream(ResponsesWire.events(id: id, request: request, script: script))
+        return namedEventStream(ResponsesWire.events(id: id, request: request, script: script), from: received)
     }
 
     /// One `response.create` message in WebSocket mode: the same events as the SSE stream, as messages.
     private func answerResponseCreate(_ message: WebSocketMessage, on outbound: WebSocketOutboundWriter) async throws {
+        let received = ContinuousClock.now
         guard case .text(let text) = message,
               let request = try? JSONDecoder().decode(ResponsesRequest.self, from: Data(text.utf8)),
               request.type == "response.create" else {
@@ -170,12 +174,13 @@ public struct Simulator: Sendable {
                 status: 500, type: "server_error", code: "server_error", message: "simulated server error")))
         case nil:
             let events = ResponsesWire.events(id: "resp_" + ids.next(), request: request, script: script)
-            try await outbound.write(messages: events.map { ($0.delay, $0.json) })
+            try await outbound.write(messages: events.map { ($0.delay, $0.json) }, from: received)
         }
     }
 
     /// An Anthropic Messages request: one `message` JSON, or its events as SSE.
     private func answerMessages(_ request: AnthropicRequest) -> Response {
+        let received = ContinuousClock.now
         let transport: SimulatedTransport = request.stream == true ? .httpSSE : .http
         let script = scripter.script(for: transport, maxTokens: request.max_tokens)
         switch script.fault {
@@ -190,7 +195,7 @@ public struct Simulator: Sendable {
         guard transport == .httpSSE else {
             return delayedJSON(after: script.generationTime, AnthropicWire.message(id: id, request: request, script: script))
         }
-        return namedEventStream(AnthropicWire.events(id: id, request: request, script: script))
+        return namedEventStream(AnthropicWire.events(id: id, request: request, script: script), from: received)
     }
 
     /// A JSON body sent after `delay` (the whole generation time of a non-streaming answer).
@@ -202,13 +207,15 @@ public struct Simulator: Sendable {
         })
     }
 
-    /// A `text/event-stream` of pre-framed events, each after its delay; the body ends after the last.
-    private func eventStream(_ events: [(delay: Duration, text: String)]) -> Response {
+    /// A `text/event-stream` of pre-framed events, each after its delay (counted from `start`, when the
+    /// request was received); the body ends after the last.
+    private func eventStream(_ events: [(delay: Duration, text: String)], from start: ContinuousClock.Instant) -> Response {
         Response(
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: ResponseBody { writer in
+                var schedule = EmissionSchedule(start: start)
                 for (delay, text) in events {
-                    if delay > .zero { try await Task.sleep(for: delay) }
+                    try await schedule.wait(delay)
                     try await writer.write(ByteBuffer(string: text))
                 }
                 try await writer.finish(nil)
@@ -216,8 +223,9 @@ public struct Simulator: Sendable {
     }
 
     /// Events with an `event:` line each (Responses, Anthropic), as a `text/event-stream`.
-    private func namedEventStream(_ events: [(delay: Duration, name: String, json: String)]) -> Response {
-        eventStream(events.map { ($0.delay, "event: \($0.name)\ndata: \($0.json)\n\n") })
+    private func namedEventStream(_ events: [(delay: Duration, name: String, json: String)],
+                                  from start: ContinuousClock.Instant) -> Response {
+        eventStream(events.map { ($0.delay, "event: \($0.name)\ndata: \($0.json)\n\n") }, from: start)
     }
 
     func nextID() -> String { ids.next() }
@@ -275,11 +283,30 @@ private final class IDSequence: Sendable {
 }
 
 extension WebSocketOutboundWriter {
-    /// Writes text messages, each after its delay (a streamed answer over WebSocket).
-    func write(messages: [(delay: Duration, json: String)]) async throws {
+    /// Writes text messages, each after its delay counted from `start` (a streamed answer over WebSocket).
+    func write(messages: [(delay: Duration, json: String)], from start: ContinuousClock.Instant) async throws {
+        var schedule = EmissionSchedule(start: start)
         for (delay, json) in messages {
-            if delay > .zero { try await Task.sleep(for: delay) }
+            try await schedule.wait(delay)
             try await write(.text(json))
         }
+    }
+}
+
+/// When each event of a streamed answer is due: the first delay counts from when the request was
+/// received, every later one from the previous event's due time, never from when the simulator finished
+/// its own work, so building, encoding and writing events does not add to the injected TTFT and gaps (the
+/// prober's overhead is measured against them).
+struct EmissionSchedule {
+    private var due: ContinuousClock.Instant
+
+    init(start: ContinuousClock.Instant) {
+        due = start
+    }
+
+    mutating func wait(_ delay: Duration) async throws {
+        guard delay > .zero else { return }
+        due += delay
+        try await Task.sleep(until: due, clock: .continuous)
     }
 }
