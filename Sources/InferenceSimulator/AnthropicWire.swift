@@ -28,29 +28,30 @@ enum AnthropicWire {
     }
 
     /// SSE events (name, data) with the delay before each.
-    static func events(id: String, request: AnthropicRequest, script: CompletionScript)
-        -> [(delay: Duration, name: String, json: String)]
-    {
-        var out: [(Duration, String, String)] = [
-            (.zero, "message_start", json(["type": "message_start", "message": [
+    static func events(id: String, request: AnthropicRequest, script: CompletionScript) -> [WireEvent] {
+        func at(_ delay: Duration, _ name: String, _ data: String, token: Bool = false) -> WireEvent {
+            WireEvent(delay: delay, name: name, data: data, isToken: token)
+        }
+        var out: [WireEvent] = [
+            at(.zero, "message_start", json(["type": "message_start", "message": [
                 "id": id, "type": "message", "role": "assistant", "model": request.model, "content": [Any](),
                 "stop_reason": NSNull(), "stop_sequence": NSNull(),
                 "usage": ["input_tokens": request.promptTokens, "output_tokens": 1]]])),
-            (.zero, "content_block_start", json(["type": "content_block_start", "index": 0,
+            at(.zero, "content_block_start", json(["type": "content_block_start", "index": 0,
                                                  "content_block": ["type": "text", "text": ""]])),
-            (.zero, "ping", json(["type": "ping"])),
+            at(.zero, "ping", json(["type": "ping"])),
         ]
         for (delay, token) in zip(script.delays, script.tokens) {
-            out.append((delay, "content_block_delta", json(["type": "content_block_delta", "index": 0,
-                                                           "delta": ["type": "text_delta", "text": token]])))
+            out.append(at(delay, "content_block_delta", json(["type": "content_block_delta", "index": 0,
+                                                             "delta": ["type": "text_delta", "text": token]]), token: true))
         }
         out += [
-            (.zero, "content_block_stop", json(["type": "content_block_stop", "index": 0])),
-            (.zero, "message_delta", json(["type": "message_delta",
+            at(.zero, "content_block_stop", json(["type": "content_block_stop", "index": 0])),
+            at(.zero, "message_delta", json(["type": "message_delta",
                                            "delta": ["stop_reason": script.finishReason == "length" ? "max_tokens" : "end_turn",
                                                      "stop_sequence": NSNull()],
                                            "usage": ["output_tokens": script.tokens.count]])),
-            (.zero, "message_stop", json(["type": "message_stop"])),
+            at(.zero, "message_stop", json(["type": "message_stop"])),
         ]
         return out
     }

@@ -123,25 +123,27 @@ enum ChatWire {
     }
 
     /// The chunk objects of a streamed answer, in order, each with the delay to wait before sending it:
-    /// role + first token after TTFT, one chunk per later token, the finish chunk, then (if asked) usage.
-    static func chunks(id: String, request: ChatRequest, script: CompletionScript) -> [(delay: Duration, json: String)] {
+    /// role + first token after TTFT, one chunk per later token, the finish chunk, then (if asked) usage,
+    /// then the `[DONE]` sentinel.
+    static func chunks(id: String, request: ChatRequest, script: CompletionScript) -> [WireEvent] {
         let created = Int(Date().timeIntervalSince1970)
         func chunk(_ delta: Chunk.Delta, finish: String? = nil) -> String {
             encode(Chunk(id: id, created: created, model: request.model,
                          choices: [.init(delta: delta, finish_reason: finish)]))
         }
-        var out: [(Duration, String)] = [
-            (script.timeToFirstToken, chunk(Chunk.Delta(role: "assistant", content: ""))),
-            (.zero, chunk(Chunk.Delta(content: script.tokens[0]))),
+        var out = [
+            WireEvent(delay: script.timeToFirstToken, data: chunk(Chunk.Delta(role: "assistant", content: ""))),
+            WireEvent(delay: .zero, data: chunk(Chunk.Delta(content: script.tokens[0])), isToken: true),
         ]
         for (gap, token) in zip(script.gaps, script.tokens.dropFirst()) {
-            out.append((gap, chunk(Chunk.Delta(content: token))))
+            out.append(WireEvent(delay: gap, data: chunk(Chunk.Delta(content: token)), isToken: true))
         }
-        out.append((.zero, chunk(Chunk.Delta(), finish: script.finishReason)))
+        out.append(WireEvent(delay: .zero, data: chunk(Chunk.Delta(), finish: script.finishReason)))
         if request.includeUsage {
-            out.append((.zero, encode(Chunk(id: id, created: created, model: request.model, choices: [],
-                                            usage: usage(request, script)))))
+            out.append(WireEvent(delay: .zero, data: encode(Chunk(id: id, created: created, model: request.model, choices: [],
+                                                                  usage: usage(request, script)))))
         }
+        out.append(WireEvent(delay: .zero, data: "[DONE]"))
         return out
     }
 }

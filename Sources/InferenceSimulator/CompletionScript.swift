@@ -1,13 +1,9 @@
 import NIOConcurrencyHelpers
 
-/// What the simulator will do for one request: fail, or emit `tokens` after the given delays.
+/// What the simulator will do for one request: emit `tokens` after the given delays, or misbehave as
+/// its `fault` says.
 struct CompletionScript: Sendable, Equatable {
-    enum Fault: Sendable, Equatable {
-        case serverError
-        case rateLimited
-    }
-
-    var fault: Fault?
+    var fault: SimulatedFault?
     /// Delay before the first token.
     var timeToFirstToken: Duration
     /// Delay before each later token (count is `tokens.count - 1`).
@@ -46,9 +42,15 @@ final class CompletionScripter: Sendable {
         let count = max(1, min(profile.outputTokens, maxTokens ?? .max))
         return random.withLockedValue { random in
             let roll = random.nextUnit()
-            let fault: CompletionScript.Fault? =
-                roll < profile.errorRate ? .serverError
-                : roll < profile.errorRate + profile.rateLimitRate ? .rateLimited : nil
+            var fault: SimulatedFault?
+            var cumulative = 0.0
+            for candidate in profile.allFaults where candidate.rate > 0 {
+                cumulative += candidate.rate
+                if roll < cumulative {
+                    fault = candidate.fault
+                    break
+                }
+            }
             let first = profile.timeToFirstToken.sample(&random)
             let gaps = (1..<count).map { _ in profile.interTokenDelay.sample(&random) }
             // The tokens count upwards, as the probe's default prompt asks: "1", " 2", " 3", ...

@@ -26,7 +26,7 @@ struct RealtimeSession {
     mutating func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         try await send(["type": "session.created", "session": RealtimeWire.session(id: sessionID, model: model, modalities: modalities)], outbound)
         for try await message in inbound.messages(maxSize: 4 << 20) {
-            try await answer(message, outbound)
+            guard try await simulator.continueSession(after: answer(message, outbound)) else { return }
         }
     }
 
@@ -34,7 +34,7 @@ struct RealtimeSession {
         try await outbound.write(.text(RealtimeWire.json(object.merging(["event_id": nextEvent()]) { $1 })))
     }
 
-    private mutating func answer(_ message: WebSocketMessage, _ outbound: WebSocketOutboundWriter) async throws {
+    private mutating func answer(_ message: WebSocketMessage, _ outbound: WebSocketOutboundWriter) async throws -> SessionStep {
         struct ClientEvent: Decodable {
             struct Session: Decodable { var output_modalities: [String]? }
             struct Item: Decodable {
@@ -51,7 +51,7 @@ struct RealtimeSession {
               let event = try? JSONDecoder().decode(ClientEvent.self, from: Data(text.utf8)) else {
             try await outbound.write(.text(RealtimeWire.error(
                 event: nextEvent(), type: "invalid_request_error", code: "invalid_event", message: "expected a JSON client event")))
-            return
+            return .next
         }
         switch event.type {
         case "session.update":
@@ -68,19 +68,20 @@ struct RealtimeSession {
             let script = simulator.scripter.script(for: .websocket, maxTokens: event.response?.max_output_tokens)
             let id = "resp_" + simulator.nextID()
             switch script.fault {
-            case .rateLimited:
-                try await outbound.write(.text(RealtimeWire.error(
-                    event: nextEvent(), type: "rate_limit_error", code: "rate_limit_exceeded", message: "simulated rate limit")))
-            case .serverError:
+            case .serverError?:
                 try await outbound.write(.text(RealtimeWire.failed(id: id, event: nextEvent())))
-            case nil:
-                try await outbound.write(
-                    messages: RealtimeWire.response(id: id, promptTokens: promptTokens, script: script, events: &events),
-                    from: received)
+            case let fault? where fault.isRefusal:
+                let refusal = SimulatedRefusal(fault, api: .openAI)
+                try await outbound.write(.text(RealtimeWire.error(
+                    event: nextEvent(), type: refusal.type, code: refusal.code, message: refusal.message)))
+            default:
+                let events = RealtimeWire.response(id: id, promptTokens: promptTokens, script: script, events: &events)
+                return try await outbound.write(answer: events, fault: script.fault, from: received)
             }
         default:
             try await outbound.write(.text(RealtimeWire.error(
                 event: nextEvent(), type: "invalid_request_error", code: "unknown_event", message: "unsupported event \(event.type)")))
         }
+        return .next
     }
 }

@@ -16,9 +16,7 @@ enum RealtimeWire {
     /// The events answering `response.create`: created, the item and its part, one
     /// `response.output_text.delta` per token, the closing events, `response.done` with usage.
     /// `events` counts the session's events so far; each event takes the next number as its `event_id`.
-    static func response(id: String, promptTokens: Int, script: CompletionScript, events: inout Int)
-        -> [(delay: Duration, json: String)]
-    {
+    static func response(id: String, promptTokens: Int, script: CompletionScript, events: inout Int) -> [WireEvent] {
         let itemID = "item_" + id
         func event(_ type: String, _ fields: [String: Any]) -> String {
             events += 1
@@ -34,13 +32,17 @@ enum RealtimeWire {
              "content": text.map { [["type": "output_text", "text": $0]] } ?? [Any]()]
         }
         let part: [String: Any] = ["response_id": id, "item_id": itemID, "output_index": 0, "content_index": 0]
-        var out: [(Duration, String)] = [
-            (.zero, event("response.created", ["response": response("in_progress", output: [], usage: nil)])),
-            (.zero, event("response.output_item.added", ["response_id": id, "output_index": 0, "item": item("in_progress", text: nil)])),
-            (.zero, event("response.content_part.added", part.merging(["part": ["type": "text", "text": ""]]) { $1 })),
+        var out = [
+            WireEvent(delay: .zero, data: event("response.created", ["response": response("in_progress", output: [], usage: nil)])),
+            WireEvent(delay: .zero, data: event("rate_limits.updated", ["rate_limits": [
+                ["name": "requests", "limit": 10_000, "remaining": 9_999, "reset_seconds": 0.006],
+                ["name": "tokens", "limit": 1_000_000, "remaining": 1_000_000 - promptTokens - script.tokens.count, "reset_seconds": 0.06],
+            ]])),
+            WireEvent(delay: .zero, data: event("response.output_item.added", ["response_id": id, "output_index": 0, "item": item("in_progress", text: nil)])),
+            WireEvent(delay: .zero, data: event("response.content_part.added", part.merging(["part": ["type": "text", "text": ""]]) { $1 })),
         ]
         for (delay, token) in zip(script.delays, script.tokens) {
-            out.append((delay, event("response.output_text.delta", part.merging(["delta": token]) { $1 })))
+            out.append(WireEvent(delay: delay, data: event("response.output_text.delta", part.merging(["delta": token]) { $1 }), isToken: true))
         }
         let output = script.tokens.count
         let usage: [String: Any] = [
@@ -49,10 +51,10 @@ enum RealtimeWire {
             "output_token_details": ["text_tokens": output, "audio_tokens": 0],
         ]
         out += [
-            (.zero, event("response.output_text.done", part.merging(["text": script.text]) { $1 })),
-            (.zero, event("response.content_part.done", part.merging(["part": ["type": "text", "text": script.text]]) { $1 })),
-            (.zero, event("response.output_item.done", ["response_id": id, "output_index": 0, "item": item("completed", text: script.text)])),
-            (.zero, event("response.done", ["response": response("completed", output: [item("completed", text: script.text)], usage: usage)])),
+            WireEvent(delay: .zero, data: event("response.output_text.done", part.merging(["text": script.text]) { $1 })),
+            WireEvent(delay: .zero, data: event("response.content_part.done", part.merging(["part": ["type": "text", "text": script.text]]) { $1 })),
+            WireEvent(delay: .zero, data: event("response.output_item.done", ["response_id": id, "output_index": 0, "item": item("completed", text: script.text)])),
+            WireEvent(delay: .zero, data: event("response.done", ["response": response("completed", output: [item("completed", text: script.text)], usage: usage)])),
         ]
         return out
     }

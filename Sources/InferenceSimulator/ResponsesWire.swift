@@ -62,28 +62,26 @@ enum ResponsesWire {
     /// The events of a streamed response, each with the delay before it and its type (the SSE `event:`
     /// name): created, in progress, the output item and its text part, one `response.output_text.delta`
     /// per token, the closing events, completed.
-    static func events(id: String, request: ResponsesRequest, script: CompletionScript)
-        -> [(delay: Duration, name: String, json: String)]
-    {
+    static func events(id: String, request: ResponsesRequest, script: CompletionScript) -> [WireEvent] {
         let itemID = "msg_" + id
         var sequence = 0
         func event(_ type: String, _ fields: [String: Any]) -> (String, String) {
             defer { sequence += 1 }
             return (type, json(fields.merging(["type": type, "sequence_number": sequence]) { $1 }))
         }
-        func at(_ delay: Duration, _ event: (name: String, json: String)) -> (Duration, String, String) {
-            (delay, event.name, event.json)
+        func at(_ delay: Duration, _ event: (name: String, json: String), token: Bool = false) -> WireEvent {
+            WireEvent(delay: delay, name: event.name, data: event.json, isToken: token)
         }
         let inProgress = response(id: id, model: request.model, status: "in_progress", output: [], usage: nil)
         let part = ["item_id": itemID, "output_index": 0, "content_index": 0] as [String: Any]
-        var out: [(Duration, String, String)] = [
+        var out: [WireEvent] = [
             at(.zero, event("response.created", ["response": inProgress])),
             at(.zero, event("response.in_progress", ["response": inProgress])),
             at(.zero, event("response.output_item.added", ["output_index": 0, "item": message(id: itemID, text: nil, status: "in_progress")])),
             at(.zero, event("response.content_part.added", part.merging(["part": ["type": "output_text", "text": "", "annotations": [Any]()]]) { $1 })),
         ]
         for (delay, token) in zip(script.delays, script.tokens) {
-            out.append(at(delay, event("response.output_text.delta", part.merging(["delta": token, "logprobs": [Any]()]) { $1 })))
+            out.append(at(delay, event("response.output_text.delta", part.merging(["delta": token, "logprobs": [Any]()]) { $1 }), token: true))
         }
         let done = message(id: itemID, text: script.text, status: "completed")
         out += [

@@ -12,6 +12,8 @@ public struct SimulatorSettings: Sendable {
     public var profiles: [SimulatedTransport: LatencyProfile] = [:]
     /// When set, the simulator serves https and wss with this certificate.
     public var tls: TLSFiles?
+    /// Longest a stalled answer or a silent WebSocket is held open (a prober gives up long before).
+    public var stallLimit: Duration = .seconds(60)
 
     public init() {}
 
@@ -53,8 +55,69 @@ public struct LatencyProfile: Sendable, Equatable {
     public var errorRate = 0.0
     /// Fraction of requests answered 429 (0...1).
     public var rateLimitRate = 0.0
+    /// Other faults, each with the fraction of requests it hits; the fractions (with the two above) add up
+    /// to at most 1, and one roll per request picks at most one fault.
+    public var faults: [(fault: SimulatedFault, rate: Double)] = []
 
     public init() {}
+
+    /// Every fault with its rate, the two classic ones first.
+    public var allFaults: [(fault: SimulatedFault, rate: Double)] {
+        [(.serverError, errorRate), (.rateLimit(retryAfterSeconds: 1), rateLimitRate)] + faults
+    }
+
+    public static func == (lhs: LatencyProfile, rhs: LatencyProfile) -> Bool {
+        lhs.timeToFirstToken == rhs.timeToFirstToken && lhs.interTokenDelay == rhs.interTokenDelay
+            && lhs.outputTokens == rhs.outputTokens && lhs.allFaults.elementsEqual(rhs.allFaults) { $0 == $1 }
+    }
+}
+
+/// A misbehaviour the simulator can inject into an answer.
+public enum SimulatedFault: Sendable, Equatable {
+    /// 401 (an in-band authentication error over WebSocket).
+    case auth
+    /// 429 with `Retry-After` and `x-ratelimit-*` headers (an in-band rate-limit error over WebSocket).
+    case rateLimit(retryAfterSeconds: Int)
+    /// 500 (529 for Anthropic; an in-band server error over WebSocket).
+    case serverError
+    /// Stops sending after this many tokens and keeps the connection open.
+    case stall(afterTokens: Int)
+    /// Ends the answer after this many tokens without the API's terminal event (a WebSocket is closed).
+    case truncate(afterTokens: Int)
+    /// Delays the response head (over WebSocket: the first message) by this long.
+    case slowHeaders(Duration)
+    /// Sends a line or message just over 1 MiB (a body just over 8 MiB): over inference-probe's limits.
+    case oversize
+    /// Sends a chunk that is not valid JSON after this many tokens.
+    case malformed(afterTokens: Int)
+    /// Drops the connection after this many tokens.
+    case reset(afterTokens: Int)
+    /// WebSocket: answers, then stops reading and writing (no pong, no answer) until the client leaves.
+    case silent
+
+    /// The fault's name on the command line (`--fault stall@3=0.1`).
+    public var name: String {
+        switch self {
+        case .auth: "auth"
+        case .rateLimit: "rate_limit"
+        case .serverError: "server_error"
+        case .stall: "stall"
+        case .truncate: "truncate"
+        case .slowHeaders: "slow_headers"
+        case .oversize: "oversize"
+        case .malformed: "malformed"
+        case .reset: "reset"
+        case .silent: "silent"
+        }
+    }
+
+    /// Faults answered instead of a response (an error status, or an in-band error).
+    var isRefusal: Bool {
+        switch self {
+        case .auth, .rateLimit, .serverError: true
+        default: false
+        }
+    }
 }
 
 /// A delay drawn from a normal distribution with `mean` and standard deviation `spread`, never negative.

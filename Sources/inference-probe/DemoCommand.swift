@@ -47,10 +47,15 @@ struct DemoCommand: AsyncParsableCommand {
             var defaults = ProbeDefaults()
             defaults.interval = interval.duration
             defaults.timeout = .seconds(10)
+            // Keepalive pings between the demo's frequent probes, so their round trips show at once.
+            defaults.websocketPingInterval = interval.duration / 2
             let base = BaseURL(secure: false, host: simulatorAddress.host, port: simulatorPort, path: "/v1")
-            let target = TargetConfig(
+            var target = TargetConfig(
                 name: "simulator", baseURL: base, model: settings.models[0], transports: TransportCatalog.names,
                 defaults: defaults)
+            // Priced like a small hosted model, with a budget no demo run reaches.
+            target.pricing = Pricing(inputPerMillion: 0.15, outputPerMillion: 0.60)
+            target.dailyBudget = 5
             var targets = [target]
             if allAPIs {
                 for api in APICatalog.all where api.name != target.api {

@@ -25,6 +25,12 @@ struct SimulatorOptions: ParsableArguments {
             "Per-transport override, repeatable: TRANSPORT:key=value,... with keys ttft, ttft_spread, inter_token, inter_token_spread, tokens, error_rate, rate_limit_rate.",
             valueName: "transport:settings"))
     var profiles: [ProfileOverride] = []
+    @Option(
+        name: .customLong("fault"),
+        help: ArgumentHelp(
+            "Inject a fault into a fraction of answers, repeatable: [TRANSPORT:]KIND[@PARAM]=RATE. KIND: auth, rate_limit@SECONDS, server_error, stall@N, truncate@N, slow_headers@DURATION, oversize, malformed@N, reset@N, silent (N: tokens sent first).",
+            valueName: "fault"))
+    var faults: [FaultOption] = []
     @Option(help: "Seed of the random source behind sampled delays and faults.")
     var seed: UInt64 = 1
     @Option(name: .customLong("api-key-env"), help: "Require the API key held by this environment variable.")
@@ -46,6 +52,20 @@ struct SimulatorOptions: ParsableArguments {
         }
     }
 
+    /// Adds the `--fault` options to the profiles of their transports (all transports when none is named).
+    private func applyFaults(to settings: inout SimulatorSettings) throws {
+        for option in faults {
+            for transport in option.transport.map({ [$0] }) ?? SimulatedTransport.allCases {
+                var profile = settings.profiles[transport] ?? settings.defaultProfile
+                profile.faults.append((option.fault, option.rate))
+                guard profile.allFaults.reduce(0, { $0 + $1.rate }) <= 1 else {
+                    throw ValidationError("--fault: the fault rates of \(transport.rawValue) add up to more than 1")
+                }
+                settings.profiles[transport] = profile
+            }
+        }
+    }
+
     func settings() throws -> SimulatorSettings {
         var settings = SimulatorSettings()
         settings.seed = seed
@@ -63,6 +83,7 @@ struct SimulatorOptions: ParsableArguments {
             try override.apply(to: &profile)
             settings.profiles[override.transport] = profile
         }
+        try applyFaults(to: &settings)
         if let apiKeyEnv {
             guard let key = ProcessInfo.processInfo.environment[apiKeyEnv], !key.isEmpty else {
                 throw ValidationError("--api-key-env: environment variable \(apiKeyEnv) is not set or empty")
@@ -80,6 +101,7 @@ struct SimulatorOptions: ParsableArguments {
         var text = "ttft \(d(profile.timeToFirstToken)), inter-token \(d(profile.interTokenDelay)), \(profile.outputTokens) tokens"
         if profile.errorRate > 0 { text += ", \(profile.errorRate * 100)% 500s" }
         if profile.rateLimitRate > 0 { text += ", \(profile.rateLimitRate * 100)% 429s" }
+        for (fault, rate) in profile.faults { text += ", \(rate * 100)% \(fault.name)" }
         return text
     }
 }
@@ -147,5 +169,48 @@ struct ProfileOverride: ExpressibleByArgument {
             default: throw ValidationError("--profile \(transport.rawValue): unknown setting '\(key)'")
             }
         }
+    }
+}
+
+/// `--fault [TRANSPORT:]KIND[@PARAM]=RATE`, e.g. `stall@3=0.1`, `websocket:silent=0.05`, `rate_limit@7=1`.
+struct FaultOption: ExpressibleByArgument {
+    var transport: SimulatedTransport?
+    var fault: SimulatedFault
+    var rate: Double
+
+    init?(argument: String) {
+        guard let equals = argument.lastIndex(of: "="), let rate = Double(argument[argument.index(after: equals)...]),
+              (0...1).contains(rate) else { return nil }
+        var spec = Substring(argument[..<equals])
+        if let colon = spec.firstIndex(of: ":") {
+            guard let transport = SimulatedTransport(rawValue: String(spec[..<colon])) else { return nil }
+            self.transport = transport
+            spec = spec[spec.index(after: colon)...]
+        }
+        let parts = spec.split(separator: "@", maxSplits: 1).map(String.init)
+        let parameter = parts.count == 2 ? parts[1] : nil
+        func count(default value: Int) -> Int? { parameter.map { Int($0) ?? -1 } ?? value }
+        switch parts.first {
+        case "auth": fault = .auth
+        case "rate_limit":
+            guard let seconds = count(default: 1), seconds >= 0 else { return nil }
+            fault = .rateLimit(retryAfterSeconds: seconds)
+        case "server_error": fault = .serverError
+        case "stall", "truncate", "malformed", "reset":
+            guard let tokens = count(default: 1), tokens >= 0 else { return nil }
+            switch parts[0] {
+            case "stall": fault = .stall(afterTokens: tokens)
+            case "truncate": fault = .truncate(afterTokens: tokens)
+            case "malformed": fault = .malformed(afterTokens: tokens)
+            default: fault = .reset(afterTokens: tokens)
+            }
+        case "slow_headers":
+            guard let delay = PrometheusDuration.parse(parameter ?? "5s") else { return nil }
+            fault = .slowHeaders(delay)
+        case "oversize": fault = .oversize
+        case "silent": fault = .silent
+        default: return nil
+        }
+        self.rate = rate
     }
 }

@@ -47,7 +47,7 @@ struct ConfigLoaderTests {
         #expect(openai.baseURL == BaseURL(secure: true, host: "api.example.com", port: 443, path: "/v1"))
         #expect(openai.interval == .seconds(15))
         #expect(openai.timeout == .seconds(5))
-        #expect(openai.prompt == "Say hi.")
+        #expect(openai.settings.prompts == ["Say hi."])
         #expect(openai.maxTokens == 8)
         #expect(openai.apiKey?.value == "sk-secret-value")
         #expect(openai.headers.map(\.name) == ["OpenAI-Organization"])
@@ -153,6 +153,59 @@ struct ConfigLoaderTests {
             """))
         #expect(error.key == "targets[0].intervall")
         #expect(error.reason.contains("unknown key"))
+    }
+
+    @Test func stageTimeoutsPromptsExpectationsAndPricing() throws {
+        let config = try ConfigLoader.parse("""
+            global:
+              connect_timeout: 2s
+              first_token_timeout: 4s
+              stall_timeout: 3s
+              prompts: ["Say one.", "Say two."]
+              nonce: true
+              expect: {regex: "[0-9]+", min_tokens: 2}
+              max_backoff: 5m
+              websocket_ping_interval: 0s
+            targets:
+              - name: paid
+                base_url: https://api.example.com/v1
+                model: m
+                transports: [http_sse, websocket]
+                stall_timeout: 1500ms
+                websocket_pong_timeout: 2s
+                pricing: {input_per_million: 0.15, output_per_million: 0.6}
+                daily_budget: 1.5
+              - {name: free, base_url: "http://h/v1", model: m, transports: [http], prompt: "Only this."}
+            """, file: file)
+        let paid = config.targets[0].settings, free = config.targets[1].settings
+        #expect(paid.connectTimeout == .seconds(2) && paid.firstTokenTimeout == .seconds(4))
+        #expect(paid.stallTimeout == .milliseconds(1500) && free.stallTimeout == .seconds(3))
+        #expect(paid.prompts == ["Say one.", "Say two."] && free.prompts == ["Only this."])
+        #expect(paid.nonce && paid.expect == ResponseExpectation(pattern: "[0-9]+", minTokens: 2))
+        #expect(paid.maxBackoff == .seconds(300) && paid.websocketPingInterval == .zero && paid.websocketPongTimeout == .seconds(2))
+        #expect(config.targets[0].pricing == Pricing(inputPerMillion: 0.15, outputPerMillion: 0.6))
+        #expect(config.targets[0].dailyBudget == 1.5 && config.targets[1].pricing == nil)
+    }
+
+    @Test(arguments: [
+        ("prompt: a, prompts: [b]", "targets[0].prompt", "either prompt or prompts"),
+        ("prompts: []", "targets[0].prompts", "at least one prompt"),
+        (#"expect: {regex: "(unclosed"}"#, "targets[0].expect.regex", "not a valid regular expression"),
+        ("expect: {}", "targets[0].expect", "set regex, min_tokens or both"),
+        ("daily_budget: 2", "targets[0].daily_budget", "needs pricing"),
+        ("pricing: {input_per_million: 1}", "targets[0].pricing.output_per_million", "missing"),
+        ("pricing: {input_per_million: -1, output_per_million: 1}", "targets[0].pricing.input_per_million", "zero or more"),
+        ("stall_timeout: 0s", "targets[0].stall_timeout", "not a positive duration"),
+        ("websocket_ping_interval: often", "targets[0].websocket_ping_interval", "not a duration"),
+    ])
+    func badSafetySettingsAreNamed(setting: String, key: String, reason: String) throws {
+        let error = try #require(configError("""
+            targets:
+              - {name: a, base_url: "http://h/v1", model: m, transports: [http], \(setting)}
+            """))
+        #expect(error.key == key, "\(error)")
+        #expect(error.reason.contains(reason), "\(error)")
+        #expect(error.line == 2, "\(error)")
     }
 
     @Test func badDurationAndNumbers() throws {

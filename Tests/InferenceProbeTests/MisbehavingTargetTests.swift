@@ -28,7 +28,9 @@ struct MisbehavingTargetTests {
         let started = ContinuousClock.now
         let result = try await probe(transport, port: server.port, timeout: .milliseconds(800))
         let elapsed = ContinuousClock.now - started
-        #expect(result.outcome == .timeout, "\(result.detail ?? "")")
+        // The WebSocket upgrade is part of opening the connection: a server that never answers it is a
+        // connect timeout (the probe's 800 ms end comes before connect_timeout's 5 s).
+        #expect(result.outcome == (transport == "websocket" ? .connectTimeout : .timeout), "\(result.detail ?? "")")
         #expect(elapsed >= .milliseconds(800))
         #expect(elapsed < .seconds(3), "a probe must not outlive its timeout by much")
         await server.stop()
@@ -51,7 +53,29 @@ struct MisbehavingTargetTests {
         CannedAnswer(name: "malformed chunk", transport: "http_sse", head: "HTTP/1.1 200 OK\nContent-Type: text/event-stream",
                      body: chunk + "data: {broken\n\n", outcome: .protocolError, detail: "malformed JSON"),
         CannedAnswer(name: "stream without [DONE]", transport: "http_sse", head: "HTTP/1.1 200 OK\nContent-Type: text/event-stream",
-                     body: chunk, outcome: .protocolError, detail: "terminal event"),
+                     body: chunk, outcome: .truncated, detail: "terminal event"),
+        CannedAnswer(name: "stream without output or [DONE]", transport: "http_sse", head: "HTTP/1.1 200 OK\nContent-Type: text/event-stream",
+                     body: ": keepalive\n\n", outcome: .protocolError, detail: "without output"),
+        CannedAnswer(name: "connection cut after a chunk", transport: "http_sse",
+                     head: "HTTP/1.1 200 OK\nContent-Type: text/event-stream\nTransfer-Encoding: chunked",
+                     body: String(chunk.utf8.count, radix: 16) + "\r\n" + chunk + "\r\n", outcome: .truncated, detail: "after output began"),
+        CannedAnswer(name: "JSON body cut short", transport: "http",
+                     head: "HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: 500",
+                     body: #"{"choices":[{"message":{"content":"1 2"#, outcome: .truncated),
+        CannedAnswer(name: "401", transport: "http", head: "HTTP/1.1 401 Unauthorized\nContent-Length: 0", body: "",
+                     outcome: .authError, detail: "HTTP 401"),
+        CannedAnswer(name: "403 on a stream", transport: "http_sse", head: "HTTP/1.1 403 Forbidden\nContent-Length: 0", body: "",
+                     outcome: .authError, detail: "HTTP 403"),
+        CannedAnswer(name: "404", transport: "http_sse", head: "HTTP/1.1 404 Not Found\nContent-Length: 0", body: "",
+                     outcome: .clientError, detail: "HTTP 404"),
+        CannedAnswer(name: "529 overloaded", transport: "http", head: "HTTP/1.1 529 Overloaded\nContent-Length: 0", body: "",
+                     outcome: .serverError, detail: "HTTP 529"),
+        CannedAnswer(name: "429", transport: "http_sse", head: "HTTP/1.1 429 Too Many Requests\nRetry-After: 7\nContent-Length: 0",
+                     body: "", outcome: .rateLimited, detail: "HTTP 429"),
+        CannedAnswer(name: "in-band authentication error", transport: "http_sse",
+                     head: "HTTP/1.1 200 OK\nContent-Type: text/event-stream",
+                     body: #"data: {"error":{"message":"bad key","type":"invalid_request_error","code":"invalid_api_key"}}"# + "\n\n",
+                     outcome: .authError, detail: "bad key"),
         CannedAnswer(name: "JSON instead of a stream", transport: "http_sse",
                      head: "HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: \(emptyJSON.utf8.count)",
                      body: emptyJSON, outcome: .protocolError, detail: "text/event-stream"),
@@ -62,7 +86,7 @@ struct MisbehavingTargetTests {
                      head: "HTTP/1.1 200 OK\nContent-Type: application/json\nContent-Length: \(emptyJSON.utf8.count)",
                      body: emptyJSON, outcome: .protocolError, detail: "no output text"),
         CannedAnswer(name: "SSE line over 1 MiB", transport: "http_sse", head: "HTTP/1.1 200 OK\nContent-Type: text/event-stream",
-                     body: "data: " + String(repeating: "x", count: 2 << 20), outcome: .protocolError, detail: "longer than"),
+                     body: "data: " + String(repeating: "x", count: 2 << 20), outcome: .oversize, detail: "longer than"),
         CannedAnswer(name: "not HTTP at all", transport: "http", head: "SSH-2.0-OpenSSH_9.2", body: "",
                      outcome: .protocolError),
     ]
@@ -78,7 +102,7 @@ struct MisbehavingTargetTests {
         }
     }
 
-    @Test func serviceUnavailableIsAnHTTPErrorWithItsMessage() async throws {
+    @Test func serviceUnavailableIsAServerErrorWithItsMessage() async throws {
         let body = #"{"error":{"message":"model overloaded, key sk-right-key-123 ok"}}"#
         let server = try await RawTCPServer(reply: http(
             "HTTP/1.1 503 Service Unavailable\nContent-Type: application/json\nContent-Length: \(body.utf8.count)", body))
@@ -86,14 +110,14 @@ struct MisbehavingTargetTests {
         target.apiKey = Secret("sk-right-key-123")
         let result = try await makeProber("http", target).probe()
         await server.stop()
-        #expect(result.outcome == .httpError)
+        #expect(result.outcome == .serverError)
         #expect(result.httpStatus == 503)
         let detail = try #require(result.detail)
         #expect(detail.contains("model overloaded"))
         #expect(!detail.contains("sk-right-key-123") && detail.contains("<redacted>"), "echoed secrets are redacted")
     }
 
-    @Test func hugeWebSocketFrameIsAProtocolError() async throws {
+    @Test func hugeWebSocketFrameIsOversize() async throws {
         let result = try await withRunningApplication({ onListening in
             let router = Router(context: BasicWebSocketRequestContext.self)
             router.ws("v1/stream") { inbound, outbound, _ in
@@ -109,14 +133,14 @@ struct MisbehavingTargetTests {
         }) { port in
             try await probe("websocket", port: port)
         }
-        #expect(result.outcome == .protocolError, "\(result.detail ?? "")")
+        #expect(result.outcome == .oversize, "\(result.detail ?? "")")
     }
 
-    @Test func refusedWebSocketUpgradeIsAnHTTPError() async throws {
+    @Test func refusedWebSocketUpgradeIsAClientError() async throws {
         let server = try await RawTCPServer(reply: http("HTTP/1.1 404 Not Found\nContent-Length: 0", ""))
         let result = try await probe("websocket", port: server.port)
         await server.stop()
-        #expect(result.outcome == .httpError, "\(result.detail ?? "")")
+        #expect(result.outcome == .clientError, "\(result.detail ?? "")")
         #expect(result.httpStatus == 404)
     }
 
@@ -137,7 +161,7 @@ struct MisbehavingTargetTests {
         target.apiKeyPlacement = .query("api_key")
         let result = try await makeProber("websocket", target).probe()
         await server.stop()
-        #expect(result.outcome == .httpError && result.httpStatus == 403, "\(result.detail ?? "")")
+        #expect(result.outcome == .authError && result.httpStatus == 403, "\(result.detail ?? "")")
         let request = server.received.lowercased()
         #expect(request.hasPrefix("get /v1/stream?api_key=sk-query-key http/1.1\r\n"), "\(request)")
         #expect(request.contains("upgrade: websocket"))

@@ -67,7 +67,9 @@ struct SidecarTests {
                 #expect(entry.probes >= 4, "\(key): \(entry.probes) probes while the stalled target timed out")
                 #expect(entry.failures == 0, "\(key): \(entry.result.detail ?? "")")
             case "stalled":
-                #expect(entry.result.outcome == .timeout, "\(key): \(entry.result.detail ?? "")")
+                // A WebSocket upgrade that is never answered is a connect timeout; the others time out.
+                let expected: ProbeOutcome = key.transport == "websocket" ? .connectTimeout : .timeout
+                #expect(entry.result.outcome == expected, "\(key): \(entry.result.detail ?? "")")
             default:
                 #expect(entry.result.outcome == .connectError, "\(key): \(entry.result.detail ?? "")")
                 #expect(entry.probes >= 4)
@@ -78,9 +80,10 @@ struct SidecarTests {
     @Test func metricsEndpointServesEverySeriesAndPassesPromtool() async throws {
         let settings = fixedSettings(ttft: .milliseconds(30), interToken: .milliseconds(3), tokens: 6, apiKey: "sk-never-shown")
         let (metrics, status, healthy, ready) = try await withSimulator(settings) { simulatorPort in
-            let config = ProbeConfig(targets: [
-                loopbackTarget(port: simulatorPort, interval: .milliseconds(200), apiKey: "sk-never-shown")
-            ])
+            var target = loopbackTarget(port: simulatorPort, interval: .milliseconds(200), apiKey: "sk-never-shown")
+            target.pricing = Pricing(inputPerMillion: 0.15, outputPerMillion: 0.60)
+            target.dailyBudget = 10
+            let config = ProbeConfig(targets: [target])
             return try await withSidecar(config) { sidecar, port in
                 try await wait(sidecar.board) { entries in
                     entries.count == 3 && entries.values.allSatisfy { $0.probes >= 2 }
@@ -97,16 +100,24 @@ struct SidecarTests {
                 "inference_probe_request_duration_seconds_count", "inference_probe_time_to_first_byte_seconds_count",
                 "inference_probe_connection_setup_seconds_count", "inference_probe_output_tokens_per_second_count",
                 "inference_probe_output_tokens_total", "inference_probe_last_probe_success",
-                "inference_probe_last_probe_timestamp_seconds",
+                "inference_probe_last_probe_timestamp_seconds", "inference_probe_input_tokens_total",
+                "inference_probe_cost_dollars_total",
             ] {
                 #expect(text.contains("\(series){\(labels)}"), "\(series) for \(transport)")
             }
             #expect(text.contains(#"inference_probe_probes_total{\#(labels),outcome="success"}"#))
             #expect(text.contains(#"inference_probe_probes_total{\#(labels),outcome="timeout"} 0"#))
+            #expect(text.contains(#"inference_probe_probes_skipped_total{\#(labels),reason="rate_limited"} 0"#))
             let streaming = transport != "http"
             #expect(text.contains("inference_probe_time_to_first_token_seconds_count{\(labels)}") == streaming)
             #expect(text.contains("inference_probe_inter_token_latency_seconds_count{\(labels)}") == streaming)
             #expect(text.contains("inference_probe_inter_token_jitter_seconds_count{\(labels)}") == streaming)
+        }
+        let targetLabels = #"target="sim",model="simulated-model",api="chat_completions""#
+        for series in ["inference_probe_backoff_remaining_seconds{\(targetLabels)} 0", "inference_probe_daily_budget_exhausted{\(targetLabels)} 0",
+                       "inference_probe_daily_cost_dollars{\(targetLabels)} ", #"inference_probe_rate_limit_remaining{\#(targetLabels),resource="tokens"} "#,
+                       #"inference_probe_websocket_reconnects_total{\#(targetLabels),transport="websocket",reason="pong_timeout"} 0"#] {
+            #expect(text.contains(series), "\(series)")
         }
         #expect(text.contains(#"inference_probe_build_info{version="\#(BuildInfo.version)"} 1"#))
         #expect(!text.contains("sk-never-shown") && !status.body.contains("sk-never-shown"))
@@ -115,6 +126,39 @@ struct SidecarTests {
         let (exitCode, output) = try await promtoolCheckMetrics(text)
         #expect(exitCode == 0, "promtool check metrics: \(output)")
         #expect(output.isEmpty, "promtool check metrics: \(output)")
+    }
+
+    /// A target answering 429 with `Retry-After: 1` is probed about once a second over all its transports
+    /// together, instead of at every 100 ms tick; the skipped ticks are counted, and a healthy target beside
+    /// it keeps its pace.
+    @Test func rateLimitedTargetIsPausedAsItAsks() async throws {
+        let head = "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n"
+        let limited = try await RawTCPServer(reply: Array(head.utf8), recordRequests: true)
+        let settings = fixedSettings(ttft: .milliseconds(5), interToken: .milliseconds(1), tokens: 3)
+        let (metrics, board) = try await withSimulator(settings) { simulatorPort in
+            let config = ProbeConfig(targets: [
+                loopbackTarget(name: "limited", port: limited.port, transports: ["http", "http_sse"], interval: .milliseconds(100)),
+                loopbackTarget(name: "healthy", port: simulatorPort, transports: ["http"], interval: .milliseconds(100)),
+            ])
+            return try await withSidecar(config) { sidecar, port in
+                try await Task.sleep(for: .milliseconds(2_500))
+                return (try await httpGet(port: port, path: "/metrics").body, sidecar.board.snapshot())
+            }
+        }
+        await limited.stop()
+        let requests = limited.received.components(separatedBy: "POST ").count - 1
+        // Ticks at 0 s (both transports may go out together), then one probe after each ~1.05 s pause.
+        #expect(requests >= 2 && requests <= 5, "\(requests) requests in 2.5 s instead of ~50 without backoff")
+        let skipped = metrics.split(separator: "\n").filter {
+            $0.hasPrefix("inference_probe_probes_skipped_total{target=\"limited\"") && $0.contains(#"reason="rate_limited""#)
+        }.compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+        #expect(skipped >= 20, "skipped ticks are counted: \(skipped)")
+        let backoff = metrics.split(separator: "\n").first { $0.hasPrefix("inference_probe_backoff_remaining_seconds{target=\"limited\"") }
+        #expect(backoff != nil && !(backoff!.hasSuffix(" 0")), "\(String(describing: backoff))")
+        let healthy = try #require(board.first { $0.key.target == "healthy" }?.entry)
+        #expect(healthy.probes >= 15 && healthy.failures == 0, "the healthy target keeps its pace: \(healthy.probes) probes")
+        let limitedEntry = try #require(board.first { $0.key.target == "limited" }?.entry)
+        #expect(limitedEntry.result.outcome == .rateLimited)
     }
 
     /// Runs `promtool check metrics` (Debian package `prometheus`) on `exposition`.

@@ -106,10 +106,11 @@ struct TransportProbeTests {
         #expect(first.outcome == .success && !first.connectionReused)
         #expect(second.outcome == .success, "\(second.detail ?? "")")
         #expect(!second.connectionReused, "a closed connection is replaced, not reused")
+        #expect(first.reconnectReason == nil && second.reconnectReason == .serverClose, "\(String(describing: second.reconnectReason))")
     }
 
     @Test(arguments: TransportCatalog.names)
-    func apiKeyIsSentAndAWrongOneIsAnHTTPError(transport: String) async throws {
+    func apiKeyIsSentAndAWrongOneIsAnAuthError(transport: String) async throws {
         let settings = fixedSettings(ttft: .milliseconds(5), interToken: .milliseconds(1), tokens: 3, apiKey: "sk-right-key")
         let (good, bad) = try await withSimulator(settings) { port in
             let good = try await makeProber(transport, loopbackTarget(port: port, apiKey: "sk-right-key")).probe()
@@ -117,9 +118,10 @@ struct TransportProbeTests {
             return (good, bad)
         }
         #expect(good.outcome == .success, "\(good.detail ?? "")")
-        #expect(bad.outcome == .httpError)
-        // Hummingbird answers every refused WebSocket upgrade with 400; the HTTP routes say 401.
-        #expect(bad.httpStatus == (transport == "websocket" ? 400 : 401))
+        #expect(bad.outcome == .authError, "\(bad.detail ?? "")")
+        // The HTTP routes say 401; over WebSocket the simulator accepts the upgrade and sends an in-band
+        // `invalid_api_key` error (Hummingbird would answer any refused upgrade with a bare 400).
+        #expect(bad.httpStatus == (transport == "websocket" ? nil : 401))
         #expect(!(bad.detail ?? "").contains("sk-wrong-key"))
     }
 
@@ -137,7 +139,7 @@ struct TransportProbeTests {
             try await makeProber(transport, loopbackTarget(port: port)).probe()
         }
         #expect(rateLimited.outcome == .rateLimited, "\(rateLimited.detail ?? "")")
-        #expect(serverError.outcome == .httpError, "\(serverError.detail ?? "")")
+        #expect(serverError.outcome == .serverError, "\(serverError.detail ?? "")")
         if transport != "websocket" {
             #expect(rateLimited.httpStatus == 429 && serverError.httpStatus == 500)
         }
@@ -147,7 +149,7 @@ struct TransportProbeTests {
         let settings = fixedSettings(ttft: .milliseconds(5), interToken: .milliseconds(1), tokens: 50)
         let result = try await withSimulator(settings) { port in
             var target = loopbackTarget(port: port)
-            target.maxTokens = 7
+            target.settings.maxTokens = 7
             return try await makeProber("http_sse", target).probe()
         }
         #expect(result.outputTokens == 7 && result.contentChunks == 7)

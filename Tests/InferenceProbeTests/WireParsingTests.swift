@@ -51,7 +51,7 @@ struct WireParsingTests {
             #"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#,
             "[DONE]",
         ]).get()
-        #expect(tokens.tokens.count == 2 && tokens.reportedOutputTokens == 2 && tokens.ended != nil)
+        #expect(tokens.tokens.count == 2 && tokens.outputTokens == 2 && tokens.ended != nil)
     }
 
     @Test func responsesEventsEndAtCompleted() throws {
@@ -62,7 +62,7 @@ struct WireParsingTests {
             #"{"type":"response.output_text.delta","delta":" 2"}"#,
             #"{"type":"response.completed","response":{"status":"completed","usage":{"output_tokens":2}}}"#,
         ]).get()
-        #expect(tokens.tokens.count == 2 && tokens.reportedOutputTokens == 2 && tokens.ended != nil)
+        #expect(tokens.tokens.count == 2 && tokens.outputTokens == 2 && tokens.ended != nil)
     }
 
     @Test func realtimeEventsEndAtResponseDone() throws {
@@ -73,7 +73,7 @@ struct WireParsingTests {
             #"{"type":"response.text.delta","delta":" 2"}"#,
             #"{"type":"response.done","response":{"status":"completed","usage":{"output_tokens":2}}}"#,
         ]).get()
-        #expect(tokens.tokens.count == 2 && tokens.reportedOutputTokens == 2 && tokens.ended != nil)
+        #expect(tokens.tokens.count == 2 && tokens.outputTokens == 2 && tokens.ended != nil)
         #expect(try dialect.readEvent(Array(#"{"type":"session.created","session":{}}"#.utf8)).isSessionEvent)
     }
 
@@ -87,7 +87,7 @@ struct WireParsingTests {
             #"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":2}}"#,
             #"{"type":"message_stop"}"#,
         ]).get()
-        #expect(tokens.tokens.count == 2 && tokens.reportedOutputTokens == 2 && tokens.ended != nil)
+        #expect(tokens.tokens.count == 2 && tokens.outputTokens == 2 && tokens.ended != nil)
     }
 
     /// In-band errors and failed responses of every dialect are failures with the API's reason, never a hang.
@@ -100,15 +100,15 @@ struct WireParsingTests {
         let realtime = RealtimeDialect(target: target), anthropic = AnthropicMessagesDialect(target: target)
         #expect(outcome(chat, "{not json").0 == .protocolError)
         #expect(outcome(chat, #"{"choices": 3}"#).0 == .protocolError)
-        #expect(outcome(chat, #"{"error":{"message":"overloaded","type":"server_error"}}"#) == (.httpError, "error in stream: overloaded"))
+        #expect(outcome(chat, #"{"error":{"message":"overloaded","type":"server_error"}}"#) == (.serverError, "error in stream: overloaded"))
         #expect(outcome(chat, #"{"error":{"message":"slow down","type":"rate_limit_error"}}"#).0 == .rateLimited)
         #expect(outcome(responses, #"{"type":"error","code":"rate_limit_exceeded","message":"slow"}"#).0 == .rateLimited)
-        #expect(outcome(responses, #"{"type":"error","status":500,"error":{"type":"server_error","message":"boom"}}"#) == (.httpError, "error event: boom"))
-        #expect(outcome(responses, #"{"type":"response.failed","response":{"status":"failed","error":{"code":"server_error","message":"boom"}}}"#) == (.httpError, "response failed: boom"))
+        #expect(outcome(responses, #"{"type":"error","status":500,"error":{"type":"server_error","message":"boom"}}"#) == (.serverError, "error event: boom"))
+        #expect(outcome(responses, #"{"type":"response.failed","response":{"status":"failed","error":{"code":"server_error","message":"boom"}}}"#) == (.serverError, "response failed: boom"))
         #expect(outcome(responses, #"{"type":"response.incomplete","response":{"status":"incomplete","incomplete_details":{"reason":"max_output_tokens"}}}"#).1.contains("max_output_tokens"))
-        #expect(outcome(realtime, #"{"type":"response.done","response":{"status":"failed","status_details":{"error":{"type":"server_error","message":"boom"}}}}"#) == (.httpError, "response failed: boom"))
-        #expect(outcome(realtime, #"{"type":"error","error":{"type":"invalid_request_error","message":"bad"}}"#) == (.httpError, "error event: bad"))
-        #expect(outcome(anthropic, #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#) == (.httpError, "error event: Overloaded"))
+        #expect(outcome(realtime, #"{"type":"response.done","response":{"status":"failed","status_details":{"error":{"type":"server_error","message":"boom"}}}}"#) == (.serverError, "response failed: boom"))
+        #expect(outcome(realtime, #"{"type":"error","error":{"type":"invalid_request_error","message":"bad"}}"#) == (.clientError, "error event: bad"))
+        #expect(outcome(anthropic, #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#) == (.serverError, "error event: Overloaded"))
         #expect(outcome(anthropic, #"{"type":"error","error":{"type":"rate_limit_error","message":"slow"}}"#).0 == .rateLimited)
     }
 
@@ -118,14 +118,19 @@ struct WireParsingTests {
         target.apiKey = Secret("sk-" + String(repeating: "k", count: 40))
         let padding = String(repeating: "x", count: ProbeResult.maxDetailLength - 20)
         var result = ProbeResult(key: target.seriesKey(transport: "http"), timeline: ProbeTimeline(started: .now), streamed: false)
-        result.record(ProbeFailure(.httpError, padding + " key " + target.apiKey!.value + " end")) { $0.redactingSecrets(of: target) }
+        result.record(ProbeFailure(.serverError, padding + " key " + target.apiKey!.value + " end")) { $0.redactingSecrets(of: target) }
         #expect(!(result.detail ?? "").contains("sk-k"), "\(result.detail ?? "")")
         #expect((result.detail ?? "").count <= ProbeResult.maxDetailLength + 1)
     }
 
     @Test func statusCodesMapToOutcomes() {
         #expect(ProbeFailure.httpStatus(429, message: nil).outcome == .rateLimited)
-        #expect(ProbeFailure.httpStatus(503, message: "busy").outcome == .httpError)
+        #expect(ProbeFailure.httpStatus(503, message: "busy").outcome == .serverError)
+        #expect(ProbeFailure.httpStatus(529, message: nil).outcome == .serverError)
+        #expect(ProbeFailure.httpStatus(401, message: nil).outcome == .authError)
+        #expect(ProbeFailure.httpStatus(403, message: nil).outcome == .authError)
+        #expect(ProbeFailure.httpStatus(404, message: nil).outcome == .clientError)
+        #expect(ProbeFailure.httpStatus(302, message: nil).outcome == .protocolError)
         #expect(ProbeFailure.httpStatus(503, message: "busy").detail == "HTTP 503: busy")
     }
 }

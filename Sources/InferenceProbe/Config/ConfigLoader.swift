@@ -4,24 +4,34 @@ import Yams
 /// Reads and validates the YAML configuration file (`--config.file`).
 ///
 /// ```yaml
-/// global:            # optional; every key optional
+/// global:            # optional; every key optional, and each may be set per target too
 ///   interval: 30s
 ///   timeout: 20s
-///   prompt: "Count from 1 to 20, separated by spaces."
+///   connect_timeout: 5s
+///   first_token_timeout: 15s
+///   stall_timeout: 10s
+///   prompts: ["Count from 1 to 20, separated by spaces."]   # or prompt: "..."
+///   nonce: false
 ///   max_tokens: 32
+///   expect: {regex: "20", min_tokens: 10}
 /// targets:
 ///   - name: openai
 ///     base_url: https://api.openai.com/v1
 ///     model: gpt-4o-mini
 ///     transports: [http, http_sse]
 ///     api_key_env: OPENAI_API_KEY        # or api_key_file: /etc/secrets/openai
+///     pricing: {input_per_million: 0.15, output_per_million: 0.60}
+///     daily_budget: 1.00
 /// ```
 public enum ConfigLoader {
-    static let globalKeys = ["interval", "timeout", "prompt", "max_tokens"]
+    static let globalKeys = [
+        "interval", "timeout", "connect_timeout", "first_token_timeout", "stall_timeout", "prompt", "prompts", "nonce",
+        "max_tokens", "expect", "max_backoff", "websocket_ping_interval", "websocket_pong_timeout",
+    ]
     static let targetKeys = [
         "name", "base_url", "model", "api", "transports", "api_key_env", "api_key_file", "api_key_header", "api_key_query", "headers",
-        "interval", "timeout", "prompt", "max_tokens", "websocket_path", "tls",
-    ]
+        "websocket_path", "tls", "pricing", "daily_budget",
+    ] + globalKeys
 
     /// Loads `file`. Every problem is a `ConfigError` naming the file, the key and the reason.
     public static func load(
@@ -80,9 +90,62 @@ public enum ConfigLoader {
         var defaults = base
         if let value = keys["interval"] { defaults.interval = try value.positiveDuration() }
         if let value = keys["timeout"] { defaults.timeout = try value.positiveDuration() }
-        if let value = keys["prompt"] { defaults.prompt = try value.nonEmptyString() }
+        if let value = keys["connect_timeout"] { defaults.connectTimeout = try value.positiveDuration() }
+        if let value = keys["first_token_timeout"] { defaults.firstTokenTimeout = try value.positiveDuration() }
+        if let value = keys["stall_timeout"] { defaults.stallTimeout = try value.positiveDuration() }
+        switch (keys["prompt"], keys["prompts"]) {
+        case (.some(let prompt), .some): throw prompt.error("set either prompt or prompts, not both")
+        case (.some(let prompt), .none): defaults.prompts = [try prompt.nonEmptyString()]
+        case (.none, .some(let prompts)):
+            let list = try prompts.sequence()
+            guard !list.isEmpty else { throw prompts.error("must list at least one prompt") }
+            var texts: [String] = []
+            for element in list { texts.append(try element.nonEmptyString()) }
+            defaults.prompts = texts
+        case (.none, .none): break
+        }
+        if let value = keys["nonce"] { defaults.nonce = try value.bool() }
         if let value = keys["max_tokens"] { defaults.maxTokens = try value.positiveInt() }
+        if let value = keys["expect"] { defaults.expect = try parseExpectation(value) }
+        if let value = keys["max_backoff"] { defaults.maxBackoff = try value.positiveDuration() }
+        if let value = keys["websocket_ping_interval"] { defaults.websocketPingInterval = try value.duration() }
+        if let value = keys["websocket_pong_timeout"] { defaults.websocketPongTimeout = try value.positiveDuration() }
         return defaults
+    }
+
+    /// `expect: {regex: "...", min_tokens: N}`; the regex must compile.
+    static func parseExpectation(_ node: YAMLConfigNode) throws(ConfigError) -> ResponseExpectation {
+        let keys = try node.mapping(allowed: ["regex", "min_tokens"])
+        var expectation = ResponseExpectation()
+        if let regex = keys["regex"] {
+            let pattern = try regex.nonEmptyString()
+            do {
+                _ = try Regex(pattern)
+            } catch {
+                throw regex.error("is not a valid regular expression: \(error)")
+            }
+            expectation.pattern = pattern
+        }
+        if let minTokens = keys["min_tokens"] { expectation.minTokens = try minTokens.positiveInt() }
+        guard expectation.pattern != nil || expectation.minTokens != nil else {
+            throw node.error("set regex, min_tokens or both")
+        }
+        return expectation
+    }
+
+    /// `pricing: {input_per_million: 0.15, output_per_million: 0.60}` (dollars per million tokens).
+    static func parsePricing(_ node: YAMLConfigNode) throws(ConfigError) -> Pricing {
+        let keys = try node.mapping(allowed: ["input_per_million", "output_per_million"])
+        func price(_ key: String) throws(ConfigError) -> Double {
+            guard let value = keys[key] else {
+                throw ConfigError(file: node.file, key: "\(node.path).\(key)", line: node.line, reason: "missing")
+            }
+            guard let number = value.node.float, number.isFinite, number >= 0 else {
+                throw value.error("must be a price of zero or more dollars per million tokens")
+            }
+            return number
+        }
+        return Pricing(inputPerMillion: try price("input_per_million"), outputPerMillion: try price("output_per_million"))
     }
 
     static func parseTarget(
@@ -179,6 +242,13 @@ public enum ConfigLoader {
                                   apiKey: apiKey, apiKeyPlacement: placement, headers: headers, defaults: settings)
         if let path = keys["websocket_path"] {
             target.websocketPath = String(try path.nonEmptyString().drop(while: { $0 == "/" }))
+        }
+        if let value = keys["pricing"] { target.pricing = try parsePricing(value) }
+        if let value = keys["daily_budget"] {
+            guard target.pricing != nil else {
+                throw value.error("needs pricing: the budget is counted from the prices of the tokens used")
+            }
+            target.dailyBudget = try value.positiveNumber()
         }
         if let tlsNode = keys["tls"] {
             let tls = try tlsNode.mapping(allowed: ["insecure_skip_verify", "ca_file"])

@@ -14,14 +14,75 @@ public struct ProbeConfig: Sendable {
     }
 }
 
-/// Settings shared by all targets unless a target overrides them (the `global:` section).
+/// How a target is probed: schedule, per-stage timeouts, prompts and expectations. The `global:` section
+/// sets them for every target; a target's own keys override them.
 public struct ProbeDefaults: Sendable, Equatable {
     public var interval: Duration = .seconds(30)
+    /// The whole probe, from the start of DNS to the end of the response.
     public var timeout: Duration = .seconds(20)
-    public var prompt: String = "Count from 1 to 20, separated by spaces."
+    /// DNS, TCP, TLS and the WebSocket upgrade together (`connect_timeout`).
+    public var connectTimeout: Duration = .seconds(5)
+    /// From sending the request to the first output text, on streaming transports (`first_token_timeout`).
+    public var firstTokenTimeout: Duration = .seconds(15)
+    /// Longest silence of a stream after its first output text (`stall_timeout`).
+    public var stallTimeout: Duration = .seconds(10)
+    /// Prompts sent in turn, one per probe.
+    public var prompts: [String] = ["Count from 1 to 20, separated by spaces."]
+    /// Prefix each prompt with a random tag, so no provider prompt cache can flatter the time to first token.
+    public var nonce = false
     public var maxTokens: Int = 32
+    /// What a successful answer must look like; `nil`: any output text.
+    public var expect: ResponseExpectation?
+    /// Longest pause after rate limits without a `Retry-After` (exponential backoff's cap).
+    public var maxBackoff: Duration = .seconds(600)
+    /// Ping persistent WebSocket connections this often between probes; `.zero` disables it.
+    public var websocketPingInterval: Duration = .seconds(15)
+    /// A ping unanswered this long closes the connection (`pong_timeout`).
+    public var websocketPongTimeout: Duration = .seconds(5)
 
     public init() {}
+}
+
+/// The answer a probe expects (`expect:`); one that falls short is a `content_mismatch`.
+public struct ResponseExpectation: Sendable, Equatable {
+    /// A regular expression the answer text must contain a match of.
+    public var pattern: String?
+    /// Fewest output tokens.
+    public var minTokens: Int?
+
+    public init(pattern: String? = nil, minTokens: Int? = nil) {
+        self.pattern = pattern
+        self.minTokens = minTokens
+    }
+
+    /// What the answer lacks, or `nil` when it meets the expectation.
+    func shortfall(answer: String, outputTokens: Int) -> String? {
+        if let minTokens, outputTokens < minTokens {
+            return "\(outputTokens) output tokens, expected at least \(minTokens)"
+        }
+        // The pattern compiled when the configuration was loaded.
+        if let pattern, let regex = try? Regex(pattern), (try? regex.firstMatch(in: answer)) == nil {
+            let quoted = answer.count > 80 ? answer.prefix(80) + "…" : Substring(answer)
+            return "the answer does not match /\(pattern)/: \"\(quoted)\""
+        }
+        return nil
+    }
+}
+
+/// Prices of a target's model in dollars per million tokens (`pricing:`).
+public struct Pricing: Sendable, Equatable {
+    public var inputPerMillion: Double
+    public var outputPerMillion: Double
+
+    public init(inputPerMillion: Double, outputPerMillion: Double) {
+        self.inputPerMillion = inputPerMillion
+        self.outputPerMillion = outputPerMillion
+    }
+
+    /// The price of one request in dollars.
+    public func cost(inputTokens: Int, outputTokens: Int) -> Double {
+        (Double(inputTokens) * inputPerMillion + Double(outputTokens) * outputPerMillion) / 1_000_000
+    }
 }
 
 /// One inference endpoint and model to probe over one or more transports.
@@ -41,10 +102,12 @@ public struct TargetConfig: Sendable, CustomStringConvertible, CustomDebugString
     public var apiKeyPlacement: APIKeyPlacement
     /// Extra request headers (values are treated as secrets: never logged or shown).
     public var headers: [SecretHeader]
-    public var interval: Duration
-    public var timeout: Duration
-    public var prompt: String
-    public var maxTokens: Int
+    /// Schedule, timeouts, prompts and expectations.
+    public var settings: ProbeDefaults
+    /// Token prices, for the cost metrics and `dailyBudget`.
+    public var pricing: Pricing?
+    /// Dollars the target's probes may spend per UTC day; reaching it pauses the target until midnight.
+    public var dailyBudget: Double?
     /// WebSocket route relative to the base URL (`stream` -> `/v1/stream`); `nil`: the API's own.
     public var websocketPath: String?
     public var tls: TLSSettings
@@ -64,13 +127,14 @@ public struct TargetConfig: Sendable, CustomStringConvertible, CustomDebugString
         self.apiKey = apiKey
         self.apiKeyPlacement = apiKeyPlacement
         self.headers = headers
-        self.interval = defaults.interval
-        self.timeout = defaults.timeout
-        self.prompt = defaults.prompt
-        self.maxTokens = defaults.maxTokens
+        self.settings = defaults
         self.websocketPath = websocketPath
         self.tls = tls
     }
+
+    public var interval: Duration { settings.interval }
+    public var timeout: Duration { settings.timeout }
+    public var maxTokens: Int { settings.maxTokens }
 
     public var description: String { "target \(name) (\(baseURL), model \(model))" }
     public var debugDescription: String { description }

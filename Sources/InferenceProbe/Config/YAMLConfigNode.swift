@@ -74,4 +74,19 @@ struct YAMLConfigNode {
         }
         return value
     }
+
+    /// A duration that may be zero (`0s` switches a periodic action off).
+    func duration() throws(ConfigError) -> Duration {
+        let text = try string()
+        guard let value = PrometheusDuration.parse(text) else {
+            throw error("'\(text)' is not a duration (write e.g. 0s, 500ms, 15s, 1m)")
+        }
+        return value
+    }
+
+    /// A number greater than zero (prices, budgets).
+    func positiveNumber() throws(ConfigError) -> Double {
+        guard let value = node.float, value.isFinite, value > 0 else { throw error("must be a number greater than 0") }
+        return value
+    }
 }

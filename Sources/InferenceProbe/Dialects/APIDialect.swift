@@ -15,16 +15,18 @@ public protocol APIDialect: Sendable {
 
     init(target: TargetConfig)
 
-    /// Route (relative to the base URL) and JSON body of an `http` or `http_sse` request.
-    func httpRequest(streaming: Bool) -> (route: String, body: [UInt8])
+    /// Route (relative to the base URL) of `http` and `http_sse` requests.
+    func httpRoute() -> String
+    /// JSON body of an `http` or `http_sse` request asking `prompt`.
+    func httpBody(streaming: Bool, prompt: String) -> [UInt8]
     /// Headers the API requires besides the key (e.g. `anthropic-version`).
     var extraHeaders: [(name: String, value: String)] { get }
     /// Route (relative to the base URL, query allowed) of the WebSocket endpoint.
     var websocketRoute: String { get }
     /// Messages sent once on a new WebSocket session, before any probe (e.g. Realtime's `session.update`).
     func websocketOpening() -> [[UInt8]]
-    /// Messages that ask for one response on an open WebSocket session.
-    func websocketRequest() -> [[UInt8]]
+    /// Messages that ask for one response to `prompt` on an open WebSocket session.
+    func websocketRequest(prompt: String) -> [[UInt8]]
     /// Sessions older than this are closed and reopened before a probe (a server-side session limit).
     var websocketSessionLimit: Duration? { get }
 
@@ -43,22 +45,32 @@ extension APIDialect {
 
 /// What one streamed event (or a whole JSON answer) meant for the probe.
 public struct StreamEvent: Sendable, Equatable {
-    /// The event carried non-empty output text (a token chunk: it is timestamped).
-    public var hasText = false
+    /// The output text the event carried (empty for bookkeeping events).
+    public var text: String
+    /// Input tokens, when the API reported them.
+    public var inputTokens: Int?
     /// Output tokens, when the API reported them.
     public var outputTokens: Int?
     /// The API's terminal event: the response is complete.
-    public var ends = false
+    public var ends: Bool
     /// Session bookkeeping not caused by the request (Realtime's `session.created`): it does not count
     /// as the response's first byte.
-    public var isSessionEvent = false
+    public var isSessionEvent: Bool
+    /// Rate limits the API reported in-band (Realtime's `rate_limits.updated`).
+    public var rateLimit: RateLimitStatus?
 
-    public init(hasText: Bool = false, outputTokens: Int? = nil, ends: Bool = false, isSessionEvent: Bool = false) {
-        self.hasText = hasText
+    public init(text: String = "", inputTokens: Int? = nil, outputTokens: Int? = nil, ends: Bool = false,
+                isSessionEvent: Bool = false, rateLimit: RateLimitStatus? = nil) {
+        self.text = text
+        self.inputTokens = inputTokens
         self.outputTokens = outputTokens
         self.ends = ends
         self.isSessionEvent = isSessionEvent
+        self.rateLimit = rateLimit
     }
+
+    /// The event carried output text (a token chunk: it is timestamped).
+    public var hasText: Bool { !text.isEmpty }
 
     static let ignored = StreamEvent()
 }
@@ -94,7 +106,8 @@ enum DialectJSON {
     }
 
     /// An error object of any of these APIs: `{"error": {"message", "type", "code"}}` (Anthropic puts
-    /// `"type": "error"` beside it; the Responses API may send `message` and `code` at the top level).
+    /// `"type": "error"` beside it; the Responses API may send `message` and `code` at the top level, and in
+    /// WebSocket mode an HTTP-like `status` beside the error).
     struct APIError: Decodable {
         var message: String?
         var type: String?
@@ -106,10 +119,23 @@ enum DialectJSON {
             (message ?? "unknown").replacingOccurrences(of: "\n", with: " ")
         }
 
-        /// An error sent in place of a response: a rate limit, or another refusal by the API.
-        func failure(_ context: String) -> ProbeFailure {
-            let rateLimited = [type, code].contains { $0?.contains("rate_limit") == true }
-            return ProbeFailure(rateLimited ? .rateLimited : .httpError, "\(context): \(summary)")
+        /// An error sent in place of a response, classified by its type and code (or `status`, when the
+        /// API sent one): whose fault it is decides the outcome.
+        func failure(_ context: String, status: Int? = nil) -> ProbeFailure {
+            ProbeFailure(outcome(status: status), "\(context): \(summary)", status: status)
+        }
+
+        func outcome(status: Int?) -> ProbeOutcome {
+            let words = [type, code].compactMap { $0?.lowercased() }
+            func mentions(_ fragments: String...) -> Bool {
+                words.contains { word in fragments.contains { word.contains($0) } }
+            }
+            if mentions("rate_limit", "insufficient_quota", "quota_exceeded") { return .rateLimited }
+            if mentions("authentication", "permission", "invalid_api_key", "unauthorized", "forbidden") { return .authError }
+            if let status { return ProbeFailure.outcome(forStatus: status) }
+            if mentions("server_error", "api_error", "overloaded", "internal", "unavailable", "timeout") { return .serverError }
+            if mentions("invalid_request", "not_found", "bad_request", "invalid") { return .clientError }
+            return .serverError  // the API said it failed and did not blame the request
         }
 
         private enum CodingKeys: String, CodingKey { case message, type, code }

@@ -24,8 +24,13 @@ public struct AnthropicMessagesDialect: APIDialect {
             var type: String?
             var text: String?
         }
-        struct Usage: Decodable { var output_tokens: Int? }
+        struct Usage: Decodable {
+            var input_tokens: Int?
+            var output_tokens: Int?
+        }
+        struct Message: Decodable { var usage: Usage? }
         var type: String?
+        var message: Message?
         var content: [Block]?
         var delta: Block?
         var usage: Usage?
@@ -40,28 +45,33 @@ public struct AnthropicMessagesDialect: APIDialect {
 
     public var extraHeaders: [(name: String, value: String)] { [("anthropic-version", Self.version)] }
 
-    public func httpRequest(streaming: Bool) -> (route: String, body: [UInt8]) {
-        ("messages", DialectJSON.encode(Request(
-            model: target.model, max_tokens: target.maxTokens, messages: [.init(content: target.prompt)],
-            stream: streaming ? true : nil)))
+    public func httpRoute() -> String { "messages" }
+
+    public func httpBody(streaming: Bool, prompt: String) -> [UInt8] {
+        DialectJSON.encode(Request(
+            model: target.model, max_tokens: target.maxTokens, messages: [.init(content: prompt)],
+            stream: streaming ? true : nil))
     }
 
     public var websocketRoute: String { target.websocketPath ?? "messages" }
 
-    public func websocketRequest() -> [[UInt8]] { [] }
+    public func websocketRequest(prompt: String) -> [[UInt8]] { [] }
 
     public func readBody(_ json: [UInt8]) throws(ProbeFailure) -> StreamEvent {
         let payload = try DialectJSON.decode(Payload.self, json)
         if let error = payload.error { throw error.failure("error in response") }
-        let hasText = payload.content?.contains { !($0.text ?? "").isEmpty } ?? false
-        return StreamEvent(hasText: hasText, outputTokens: payload.usage?.output_tokens, ends: true)
+        let text = (payload.content ?? []).map { $0.text ?? "" }.joined()
+        return StreamEvent(text: text, inputTokens: payload.usage?.input_tokens,
+                           outputTokens: payload.usage?.output_tokens, ends: true)
     }
 
     public func readEvent(_ data: [UInt8]) throws(ProbeFailure) -> StreamEvent {
         let payload = try DialectJSON.decode(Payload.self, data)
         switch payload.type {
+        case "message_start":
+            return StreamEvent(inputTokens: payload.message?.usage?.input_tokens)
         case "content_block_delta":
-            return StreamEvent(hasText: !(payload.delta?.text ?? "").isEmpty)
+            return StreamEvent(text: payload.delta?.text ?? "")
         case "message_delta":
             return StreamEvent(outputTokens: payload.usage?.output_tokens)
         case "message_stop":

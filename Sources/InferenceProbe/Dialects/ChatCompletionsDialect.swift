@@ -28,13 +28,16 @@ public struct ChatCompletionsDialect: APIDialect {
             var delta: Text?
             var message: Text?
         }
-        struct Usage: Decodable { var completion_tokens: Int? }
+        struct Usage: Decodable {
+            var prompt_tokens: Int?
+            var completion_tokens: Int?
+        }
         var choices: [Choice]?
         var usage: Usage?
         var error: DialectJSON.APIError?
 
-        var hasText: Bool {
-            choices?.contains { !($0.delta?.content ?? $0.message?.content ?? "").isEmpty } ?? false
+        var text: String {
+            (choices ?? []).map { $0.delta?.content ?? $0.message?.content ?? "" }.joined()
         }
     }
 
@@ -44,32 +47,32 @@ public struct ChatCompletionsDialect: APIDialect {
         self.target = target
     }
 
-    private func request(streaming: Bool) -> [UInt8] {
-        DialectJSON.encode(Request(
-            model: target.model, messages: [.init(content: target.prompt)], max_tokens: target.maxTokens,
-            stream: streaming, stream_options: streaming ? .init() : nil))
-    }
+    public func httpRoute() -> String { "chat/completions" }
 
-    public func httpRequest(streaming: Bool) -> (route: String, body: [UInt8]) {
-        ("chat/completions", request(streaming: streaming))
+    public func httpBody(streaming: Bool, prompt: String) -> [UInt8] {
+        DialectJSON.encode(Request(
+            model: target.model, messages: [.init(content: prompt)], max_tokens: target.maxTokens,
+            stream: streaming, stream_options: streaming ? .init() : nil))
     }
 
     public var websocketRoute: String { target.websocketPath ?? "stream" }
 
-    public func websocketRequest() -> [[UInt8]] {
-        [request(streaming: true)]
+    public func websocketRequest(prompt: String) -> [[UInt8]] {
+        [httpBody(streaming: true, prompt: prompt)]
     }
 
     public func readBody(_ json: [UInt8]) throws(ProbeFailure) -> StreamEvent {
         let payload = try DialectJSON.decode(Payload.self, json)
         if let error = payload.error { throw error.failure("error in response") }
-        return StreamEvent(hasText: payload.hasText, outputTokens: payload.usage?.completion_tokens, ends: true)
+        return StreamEvent(text: payload.text, inputTokens: payload.usage?.prompt_tokens,
+                           outputTokens: payload.usage?.completion_tokens, ends: true)
     }
 
     public func readEvent(_ data: [UInt8]) throws(ProbeFailure) -> StreamEvent {
         if data.elementsEqual("[DONE]".utf8) { return StreamEvent(ends: true) }
         let payload = try DialectJSON.decode(Payload.self, data)
         if let error = payload.error { throw error.failure("error in stream") }
-        return StreamEvent(hasText: payload.hasText, outputTokens: payload.usage?.completion_tokens)
+        return StreamEvent(text: payload.text, inputTokens: payload.usage?.prompt_tokens,
+                           outputTokens: payload.usage?.completion_tokens)
     }
 }

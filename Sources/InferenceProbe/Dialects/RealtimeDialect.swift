@@ -8,7 +8,10 @@ public struct RealtimeDialect: APIDialect {
 
     private struct Event: Decodable {
         struct Response: Decodable {
-            struct Usage: Decodable { var output_tokens: Int? }
+            struct Usage: Decodable {
+                var input_tokens: Int?
+                var output_tokens: Int?
+            }
             struct StatusDetails: Decodable {
                 var type: String?
                 var reason: String?
@@ -18,10 +21,24 @@ public struct RealtimeDialect: APIDialect {
             var status_details: StatusDetails?
             var usage: Usage?
         }
+        /// One entry of `rate_limits.updated`.
+        struct RateLimit: Decodable {
+            var name: String?
+            var remaining: Double?
+            var reset_seconds: Double?
+        }
         var type: String?
         var delta: String?
         var response: Response?
         var error: DialectJSON.APIError?
+        var rate_limits: [RateLimit]?
+
+        /// What `rate_limits.updated` says: the requests and tokens left.
+        var rateLimit: RateLimitStatus? {
+            guard let limits = rate_limits else { return nil }
+            func remaining(_ name: String) -> Int? { limits.first { $0.name == name }?.remaining.map { Int($0) } }
+            return RateLimitStatus(remainingRequests: remaining("requests"), remainingTokens: remaining("tokens"))
+        }
     }
 
     private let target: TargetConfig
@@ -30,7 +47,11 @@ public struct RealtimeDialect: APIDialect {
         self.target = target
     }
 
-    public func httpRequest(streaming: Bool) -> (route: String, body: [UInt8]) {
+    public func httpRoute() -> String {
+        preconditionFailure("the Realtime API has no HTTP transport (the configuration rejects it)")
+    }
+
+    public func httpBody(streaming: Bool, prompt: String) -> [UInt8] {
         preconditionFailure("the Realtime API has no HTTP transport (the configuration rejects it)")
     }
 
@@ -42,7 +63,7 @@ public struct RealtimeDialect: APIDialect {
         [Array(#"{"type":"session.update","session":{"type":"realtime","output_modalities":["text"]}}"#.utf8)]
     }
 
-    public func websocketRequest() -> [[UInt8]] {
+    public func websocketRequest(prompt: String) -> [[UInt8]] {
         struct Item: Encodable {
             struct Content: Encodable {
                 var type = "input_text"
@@ -65,7 +86,7 @@ public struct RealtimeDialect: APIDialect {
             var response: Response
         }
         return [
-            DialectJSON.encode(Create(item: Item(content: [.init(text: target.prompt)]))),
+            DialectJSON.encode(Create(item: Item(content: [.init(text: prompt)]))),
             DialectJSON.encode(ResponseCreate(response: .init(max_output_tokens: target.maxTokens))),
         ]
     }
@@ -81,21 +102,24 @@ public struct RealtimeDialect: APIDialect {
         let event = try DialectJSON.decode(Event.self, data)
         switch event.type {
         case "response.output_text.delta", "response.text.delta":
-            return StreamEvent(hasText: !(event.delta ?? "").isEmpty)
+            return StreamEvent(text: event.delta ?? "")
         case "response.done":
             let response = event.response
             switch response?.status {
             case "completed", nil:
-                return StreamEvent(outputTokens: response?.usage?.output_tokens, ends: true)
+                let usage = response?.usage
+                return StreamEvent(inputTokens: usage?.input_tokens, outputTokens: usage?.output_tokens, ends: true)
             case let status?:
                 let details = response?.status_details
                 if let error = details?.error { throw error.failure("response \(status)") }
                 let reason = details?.reason ?? details?.type ?? "no reason given"
-                throw ProbeFailure(status == "failed" ? .httpError : .protocolError, "response \(status): \(reason)")
+                throw ProbeFailure(status == "failed" ? .serverError : .protocolError, "response \(status): \(reason)")
             }
         case "error":
             throw (event.error ?? .unknown).failure("error event")
-        case "session.created", "session.updated", "rate_limits.updated":
+        case "rate_limits.updated":
+            return StreamEvent(isSessionEvent: true, rateLimit: event.rateLimit)
+        case "session.created", "session.updated":
             return StreamEvent(isSessionEvent: true)
         default:
             return .ignored

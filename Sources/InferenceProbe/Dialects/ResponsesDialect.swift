@@ -22,7 +22,10 @@ public struct ResponsesDialect: APIDialect {
             }
             var content: [Content]?
         }
-        struct Usage: Decodable { var output_tokens: Int? }
+        struct Usage: Decodable {
+            var input_tokens: Int?
+            var output_tokens: Int?
+        }
         struct Incomplete: Decodable { var reason: String? }
         var status: String?
         var output: [Item]?
@@ -30,8 +33,8 @@ public struct ResponsesDialect: APIDialect {
         var error: DialectJSON.APIError?
         var incomplete_details: Incomplete?
 
-        var hasText: Bool {
-            output?.contains { $0.content?.contains { !($0.text ?? "").isEmpty } ?? false } ?? false
+        var text: String {
+            (output ?? []).flatMap { $0.content ?? [] }.map { $0.text ?? "" }.joined()
         }
     }
 
@@ -41,6 +44,7 @@ public struct ResponsesDialect: APIDialect {
         var response: Response?
         var message: String?
         var code: String?
+        var status: Int?
         var error: DialectJSON.APIError?
     }
 
@@ -50,16 +54,18 @@ public struct ResponsesDialect: APIDialect {
         self.target = target
     }
 
-    public func httpRequest(streaming: Bool) -> (route: String, body: [UInt8]) {
-        ("responses", DialectJSON.encode(Request(
-            model: target.model, input: target.prompt, max_output_tokens: target.maxTokens, stream: streaming ? true : nil)))
+    public func httpRoute() -> String { "responses" }
+
+    public func httpBody(streaming: Bool, prompt: String) -> [UInt8] {
+        DialectJSON.encode(Request(
+            model: target.model, input: prompt, max_output_tokens: target.maxTokens, stream: streaming ? true : nil))
     }
 
     public var websocketRoute: String { target.websocketPath ?? "responses" }
 
-    public func websocketRequest() -> [[UInt8]] {
+    public func websocketRequest(prompt: String) -> [[UInt8]] {
         [DialectJSON.encode(Request(
-            type: "response.create", model: target.model, input: target.prompt, max_output_tokens: target.maxTokens))]
+            type: "response.create", model: target.model, input: prompt, max_output_tokens: target.maxTokens))]
     }
 
     /// OpenAI closes WebSocket-mode connections after 60 minutes.
@@ -70,23 +76,25 @@ public struct ResponsesDialect: APIDialect {
         if let status = response.status, status == "failed" || status == "incomplete" {
             throw Self.failure(response, status: status)
         }
-        return StreamEvent(hasText: response.hasText, outputTokens: response.usage?.output_tokens, ends: true)
+        return StreamEvent(text: response.text, inputTokens: response.usage?.input_tokens,
+                           outputTokens: response.usage?.output_tokens, ends: true)
     }
 
     public func readEvent(_ data: [UInt8]) throws(ProbeFailure) -> StreamEvent {
         let event = try DialectJSON.decode(Event.self, data)
         switch event.type {
         case "response.output_text.delta":
-            return StreamEvent(hasText: !(event.delta ?? "").isEmpty)
+            return StreamEvent(text: event.delta ?? "")
         case "response.completed":
-            return StreamEvent(outputTokens: event.response?.usage?.output_tokens, ends: true)
+            let usage = event.response?.usage
+            return StreamEvent(inputTokens: usage?.input_tokens, outputTokens: usage?.output_tokens, ends: true)
         case "response.failed":
             throw Self.failure(event.response ?? Response(), status: "failed")
         case "response.incomplete":
             throw Self.failure(event.response ?? Response(), status: "incomplete")
         case "error":
             throw (event.error ?? DialectJSON.APIError(message: event.message, type: nil, code: event.code))
-                .failure("error event")
+                .failure("error event", status: event.status)
         default:
             return .ignored
         }
@@ -95,7 +103,7 @@ public struct ResponsesDialect: APIDialect {
     /// The failure of a response that ended `failed` or `incomplete`, with the API's reason.
     private static func failure(_ response: Response, status: String) -> ProbeFailure {
         guard status == "incomplete" else {
-            return response.error?.failure("response failed") ?? ProbeFailure(.httpError, "response failed")
+            return response.error?.failure("response failed") ?? ProbeFailure(.serverError, "response failed")
         }
         return ProbeFailure(.protocolError, "response incomplete: \(response.incomplete_details?.reason ?? "no reason given")")
     }

@@ -35,10 +35,32 @@ enum MetricCatalog {
         "output_tokens_per_second", unit: "",
         "Generation speed: output tokens after the first per second of streaming, or per request second without streaming.") }
 
+    static var probesSkipped: MetricNameDescriptor { name(
+        "probes_skipped", unit: "total", "Scheduled probes not sent, by reason: rate_limited (backing off), budget (daily budget spent).") }
+    static var backoffRemaining: MetricNameDescriptor { name(
+        "backoff_remaining", unit: "seconds", "Time left in the target's rate-limit pause; 0 when not backing off.") }
+    static var rateLimitRemaining: MetricNameDescriptor { name(
+        "rate_limit_remaining", unit: "",
+        "Requests or tokens left in the provider's rate-limit window, as its last answer reported them.") }
+    static var inputTokens: MetricNameDescriptor { name(
+        "input_tokens", unit: "total", "Input tokens of probes, from the API's usage (else estimated from the prompt).") }
+    static var cost: MetricNameDescriptor { name(
+        "cost_dollars", unit: "total", "Dollars spent on probes, from usage and the target's pricing.") }
+    static var dailyCost: MetricNameDescriptor { name(
+        "daily_cost", unit: "dollars", "Dollars spent on the target's probes since midnight UTC.") }
+    static var budgetExhausted: MetricNameDescriptor { name(
+        "daily_budget_exhausted", unit: "", "1 while the target's daily budget is spent and its probes are paused, else 0.") }
+    static var pingRoundTrip: MetricNameDescriptor { name(
+        "websocket_ping_rtt", unit: "seconds", "Round trip of keepalive pings on persistent WebSocket connections.") }
+    static var reconnects: MetricNameDescriptor { name(
+        "websocket_reconnects", unit: "total",
+        "Persistent WebSocket connections replaced, by why the old one closed: pong_timeout, server_close, error, session_age.") }
+
     /// Every histogram with its buckets.
     static var histograms: [(MetricNameDescriptor, [Double])] {
         [(connectionSetup, connectBuckets), (timeToFirstByte, ttftBuckets), (timeToFirstToken, ttftBuckets),
-         (interTokenLatency, interTokenBuckets), (interTokenJitter, interTokenBuckets), (requestDuration, durationBuckets), (outputTokenRate, tokenRateBuckets)]
+         (interTokenLatency, interTokenBuckets), (interTokenJitter, interTokenBuckets), (requestDuration, durationBuckets), (outputTokenRate, tokenRateBuckets),
+         (pingRoundTrip, connectBuckets)]
     }
 
     static let ttftBuckets = [0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20, 30]

@@ -1,41 +1,72 @@
 import Foundation
 import Prometheus
 
-/// The Prometheus series the sidecar exports (see `MetricCatalog`), fed one `ProbeResult` at a time.
+/// The Prometheus series the sidecar exports (see `MetricCatalog`), fed one `ProbeEvent` at a time.
 ///
-/// Every per-probe series carries `target`, `model` and `transport`; names follow Prometheus conventions
-/// (base units, `_total` for counters).
+/// Every per-probe series carries `target`, `model`, `api` and `transport`; per-target series (backoff,
+/// rate limits, daily cost) carry `target`, `model` and `api`. Names follow Prometheus conventions (base
+/// units, `_total` for counters).
 public final class ProbeMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private typealias M = MetricCatalog
+    /// Gates whose status is read into gauges at every scrape.
+    private let gates: TargetGates?
 
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), gates: TargetGates? = nil) {
         self.registry = registry
+        self.gates = gates
         registry.makeGauge(descriptor: M.buildInfo, labels: [("version", BuildInfo.version)]).set(1.0)
     }
 
     /// Creates a key's counters up front, so they read 0 (not absent) before the first probe or failure.
     public func register(_ key: SeriesKey) {
-        for outcome in ProbeOutcome.allCases {
-            _ = registry.makeCounter(descriptor: M.probes, labels: key.labels + [("outcome", outcome.rawValue)])
+        for labels in counterLabels(key) {
+            _ = registry.makeCounter(descriptor: labels.0, labels: labels.1)
         }
-        _ = registry.makeCounter(descriptor: M.outputTokens, labels: key.labels)
     }
 
     /// Removes every series of a key (a target or transport dropped by a reload).
     public func forget(_ key: SeriesKey) {
         let labels = key.labels
-        for outcome in ProbeOutcome.allCases {
-            registry.unregisterCounter(registry.makeCounter(descriptor: M.probes, labels: labels + [("outcome", outcome.rawValue)]))
+        for counter in counterLabels(key) + [(M.cost, labels)] {
+            registry.unregisterCounter(registry.makeCounter(descriptor: counter.0, labels: counter.1))
         }
-        registry.unregisterCounter(registry.makeCounter(descriptor: M.outputTokens, labels: labels))
-        registry.unregisterGauge(registry.makeGauge(descriptor: M.lastSuccess, labels: labels))
-        registry.unregisterGauge(registry.makeGauge(descriptor: M.lastTimestamp, labels: labels))
-        for phase in ConnectionPhase.names {
-            registry.unregisterGauge(registry.makeGauge(descriptor: M.connectionPhase, labels: labels + [("phase", phase)]))
+        var gauges = [(M.lastSuccess, labels), (M.lastTimestamp, labels)]
+        gauges += ConnectionPhase.names.map { (M.connectionPhase, labels + [("phase", $0)]) }
+        let targetLabels = Self.targetLabels(key)
+        gauges += [(M.backoffRemaining, targetLabels), (M.dailyCost, targetLabels), (M.budgetExhausted, targetLabels)]
+        gauges += ["requests", "tokens"].map { (M.rateLimitRemaining, targetLabels + [("resource", $0)]) }
+        for gauge in gauges {
+            registry.unregisterGauge(registry.makeGauge(descriptor: gauge.0, labels: gauge.1))
         }
         for (name, buckets) in M.histograms {
             registry.unregisterValueHistogram(registry.makeValueHistogram(descriptor: name, labels: labels, buckets: buckets))
+        }
+    }
+
+    /// The counters every key has from the start.
+    private func counterLabels(_ key: SeriesKey) -> [(MetricNameDescriptor, [(String, String)])] {
+        let labels = key.labels
+        var counters = ProbeOutcome.allCases.map { (M.probes, labels + [("outcome", $0.rawValue)]) }
+        counters += SkipReason.allCases.map { (M.probesSkipped, labels + [("reason", $0.rawValue)]) }
+        counters += [(M.outputTokens, labels), (M.inputTokens, labels)]
+        if key.transport == WebSocketProber.name {
+            counters += ReconnectReason.allCases.map { (M.reconnects, labels + [("reason", $0.rawValue)]) }
+        }
+        return counters
+    }
+
+    private static func targetLabels(_ key: SeriesKey) -> [(String, String)] {
+        [("target", key.target), ("model", key.model), ("api", key.api)]
+    }
+
+    /// Records what the scheduler reported.
+    public func record(_ event: ProbeEvent) {
+        switch event {
+        case .finished(let result):
+            record(result, ProbeMeasurement(result))
+        case .skipped(let key, let reason):
+            registry.makeCounter(descriptor: M.probesSkipped, labels: key.labels + [("reason", reason.rawValue)]).increment()
         }
     }
 
@@ -49,6 +80,13 @@ public final class ProbeMetrics: Sendable {
             registry.makeGauge(descriptor: M.connectionPhase, labels: labels + [("phase", phase.name)]).set(phase.seconds)
         }
         observe(M.connectionSetup, labels, M.connectBuckets, measurement.connectionSetup)
+        recordUsage(result)
+        if let reason = result.reconnectReason {
+            registry.makeCounter(descriptor: M.reconnects, labels: labels + [("reason", reason.rawValue)]).increment()
+        }
+        for roundTrip in result.pingRoundTrips {
+            observe(M.pingRoundTrip, labels, M.connectBuckets, roundTrip)
+        }
         guard result.outcome == .success else { return }
         registry.makeCounter(descriptor: M.outputTokens, labels: labels).increment(by: Int64(measurement.outputTokens))
         observe(M.timeToFirstByte, labels, M.ttftBuckets, measurement.timeToFirstByte)
@@ -61,12 +99,45 @@ public final class ProbeMetrics: Sendable {
         observe(M.outputTokenRate, labels, M.tokenRateBuckets, measurement.outputTokensPerSecond)
     }
 
-    /// The registry in the Prometheus text exposition format.
+    /// Input tokens and cost of every probe that was charged, and the rate limits its answer reported.
+    private func recordUsage(_ result: ProbeResult) {
+        let labels = result.key.labels
+        if let cost = result.cost {
+            registry.makeCounter(descriptor: M.inputTokens, labels: labels).increment(by: Int64(result.inputTokens))
+            registry.makeCounter(descriptor: M.cost, labels: labels).increment(by: cost)
+        } else if result.outcome == .success {
+            registry.makeCounter(descriptor: M.inputTokens, labels: labels).increment(by: Int64(result.inputTokens))
+        }
+        guard let status = result.rateLimit else { return }
+        let targetLabels = Self.targetLabels(result.key)
+        for (resource, value) in [("requests", status.remainingRequests), ("tokens", status.remainingTokens)] {
+            guard let value else { continue }
+            registry.makeGauge(descriptor: M.rateLimitRemaining, labels: targetLabels + [("resource", resource)]).set(Double(value))
+        }
+    }
+
+    /// The registry in the Prometheus text exposition format, with the gates' gauges read just now.
     public func exposition() -> [UInt8] {
+        refreshGateGauges()
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16 << 10)
         registry.emit(into: &buffer)
         return buffer
+    }
+
+    private func refreshGateGauges() {
+        guard let gates else { return }
+        for gate in gates.all() {
+            let status = gate.status()
+            let labels = status.labels
+            registry.makeGauge(descriptor: M.backoffRemaining, labels: labels).set(status.backoffRemaining)
+            if status.priced {
+                registry.makeGauge(descriptor: M.dailyCost, labels: labels).set(status.spentToday)
+            }
+            if status.hasBudget {
+                registry.makeGauge(descriptor: M.budgetExhausted, labels: labels).set(status.budgetExhausted ? 1.0 : 0.0)
+            }
+        }
     }
 
     private func observe(_ name: MetricNameDescriptor, _ labels: [(String, String)], _ buckets: [Double], _ value: Double?) {

@@ -10,11 +10,14 @@ public struct ProbeFailure: Error, Sendable, CustomStringConvertible {
     public var detail: String
     /// HTTP status, when the failure is an HTTP answer.
     public var status: Int?
+    /// What the answer said about rate limits (a 429's `Retry-After`).
+    public var rateLimit: RateLimitStatus?
 
-    public init(_ outcome: ProbeOutcome, _ detail: String, status: Int? = nil) {
+    public init(_ outcome: ProbeOutcome, _ detail: String, status: Int? = nil, rateLimit: RateLimitStatus? = nil) {
         self.outcome = outcome
         self.detail = detail
         self.status = status
+        self.rateLimit = rateLimit
     }
 
     public var description: String { "\(outcome.rawValue): \(detail)" }
@@ -22,7 +25,18 @@ public struct ProbeFailure: Error, Sendable, CustomStringConvertible {
     /// The failure for an HTTP status that is not 2xx.
     static func httpStatus(_ code: Int, message: String?) -> ProbeFailure {
         let text = message.map { "HTTP \(code): \($0)" } ?? "HTTP \(code)"
-        return ProbeFailure(code == 429 ? .rateLimited : .httpError, text, status: code)
+        return ProbeFailure(outcome(forStatus: code), text, status: code)
+    }
+
+    /// The outcome an HTTP status stands for.
+    static func outcome(forStatus code: Int) -> ProbeOutcome {
+        switch code {
+        case 401, 403: .authError
+        case 429: .rateLimited
+        case 400..<500: .clientError
+        case 500..<600: .serverError
+        default: .protocolError  // 1xx or 3xx where an answer was expected: redirects are not followed
+        }
     }
 
     /// Maps any error raised while probing to the outcome it stands for.
@@ -37,13 +51,13 @@ public struct ProbeFailure: Error, Sendable, CustomStringConvertible {
             case ECONNRESET, EPIPE:
                 return ProbeFailure(.connectionClosed, "connection reset by peer")
             case ETIMEDOUT:
-                return ProbeFailure(.timeout, "connect: \(error.description)")
+                return ProbeFailure(.connectTimeout, "connect: \(error.description)")
             default:
                 return ProbeFailure(.connectError, error.description)
             }
         case let error as ChannelError:
             switch error {
-            case .connectTimeout: return ProbeFailure(.timeout, "connect timed out")
+            case .connectTimeout: return ProbeFailure(.connectTimeout, "TCP connect timed out")
             case .eof, .ioOnClosedChannel, .alreadyClosed, .outputClosed, .inputClosed:
                 return ProbeFailure(.connectionClosed, "connection closed before the response ended")
             default: return ProbeFailure(.connectError, "\(error)")
@@ -54,7 +68,7 @@ public struct ProbeFailure: Error, Sendable, CustomStringConvertible {
             return ProbeFailure(.dnsError, "DNS: \(error)")
         case let error as NIOWebSocketError:
             switch error {
-            case .invalidFrameLength: return ProbeFailure(.protocolError, "WebSocket frame larger than the limit")
+            case .invalidFrameLength: return ProbeFailure(.oversize, "WebSocket frame larger than the limit")
             default: return ProbeFailure(.protocolError, "WebSocket: \(error)")
             }
         case HTTPParserError.invalidEOFState:

@@ -10,8 +10,20 @@ public struct ProbeResult: Sendable {
     public var connectionReused: Bool
     /// `true` when the response was a token stream (SSE, WebSocket), so per-token timings exist.
     public var streamed: Bool
+    /// Input tokens reported by the response's `usage`, if any.
+    public var reportedInputTokens: Int?
     /// Output tokens reported by the response's `usage`, if any.
     public var reportedOutputTokens: Int?
+    /// Input tokens estimated from the prompt, for answers without `usage` (about 4 bytes per token).
+    public var estimatedInputTokens = 0
+    /// What the answer said about rate limits.
+    public var rateLimit: RateLimitStatus?
+    /// Dollars this probe cost, for targets with `pricing` (from usage, else estimated).
+    public var cost: Double?
+    /// Why the connection this probe replaced was closed (persistent WebSocket connections).
+    public var reconnectReason: ReconnectReason?
+    /// Round trips, in seconds, of the keepalive pings answered since the previous probe (WebSocket).
+    public var pingRoundTrips: [Double] = []
     /// Content-bearing chunks received (1 for a non-streaming response with content).
     public var contentChunks: Int
     /// HTTP status of the response, when one was read.
@@ -36,6 +48,7 @@ public struct ProbeResult: Sendable {
     public mutating func record(_ failure: ProbeFailure, redact: (String) -> String = { $0 }) {
         outcome = failure.outcome
         httpStatus = failure.status ?? httpStatus
+        rateLimit = rateLimit.map { $0.updated(with: failure.rateLimit) } ?? failure.rateLimit
         let redacted = redact(failure.detail)
         detail = redacted.count > Self.maxDetailLength ? String(redacted.prefix(Self.maxDetailLength)) + "…" : redacted
         timeline.ended = .now
@@ -45,6 +58,40 @@ public struct ProbeResult: Sendable {
     public var outputTokens: Int {
         reportedOutputTokens ?? contentChunks
     }
+
+    /// Input tokens: from `usage` when the target sent it, else estimated from the prompt.
+    public var inputTokens: Int {
+        reportedInputTokens ?? estimatedInputTokens
+    }
+
+    /// Input tokens of a prompt, roughly (4 bytes a token, plus the chat framing), for answers without usage.
+    static func estimatedTokens(of prompt: String) -> Int {
+        prompt.utf8.count / 4 + 8
+    }
+
+    /// Checks a finished exchange against the target's expectations (a shortfall is a `content_mismatch`)
+    /// and prices it. A probe that produced no output and reported no usage is taken to have cost nothing.
+    mutating func conclude(target: TargetConfig, answer: String) {
+        if outcome == .success, let expectation = target.settings.expect,
+           let shortfall = expectation.shortfall(answer: answer, outputTokens: outputTokens) {
+            record(ProbeFailure(.contentMismatch, shortfall)) { $0.redactingSecrets(of: target) }
+        }
+        if let pricing = target.pricing, contentChunks > 0 || reportedInputTokens != nil || reportedOutputTokens != nil {
+            cost = pricing.cost(inputTokens: inputTokens, outputTokens: outputTokens)
+        }
+    }
+}
+
+/// Why a persistent connection was replaced: the `reason` label of `inference_probe_websocket_reconnects_total`.
+public enum ReconnectReason: String, Sendable, CaseIterable {
+    /// A keepalive ping went unanswered.
+    case pongTimeout = "pong_timeout"
+    /// The server closed the connection between probes.
+    case serverClose = "server_close"
+    /// A probe on it failed, or the connection broke.
+    case error
+    /// It reached the API's session limit and was reopened.
+    case sessionAge = "session_age"
 }
 
 /// The label set every per-probe series carries.

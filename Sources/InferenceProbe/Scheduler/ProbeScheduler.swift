@@ -1,35 +1,47 @@
+import Foundation
 import Logging
 import NIOCore
 import ServiceLifecycle
 
+/// What the scheduler reports: a finished probe, or a due probe it did not send.
+public enum ProbeEvent: Sendable {
+    case finished(ProbeResult)
+    case skipped(SeriesKey, SkipReason)
+}
+
 /// Probes every target x transport on its own interval, each pair in its own task so that a slow or
-/// stalled target never delays another. On graceful shutdown (SIGTERM) it stops starting probes, lets
-/// the ones in flight finish (each bounded by its timeout) and returns.
+/// stalled target never delays another. Before each probe it asks the target's gate (rate-limit backoff,
+/// daily budget) and skips it if the gate is closed. On graceful shutdown (SIGTERM) it stops starting
+/// probes, lets the ones in flight finish (each bounded by its timeout) and returns.
 public struct ProbeScheduler: Service, CustomStringConvertible {
     /// A prober and the schedule it runs on.
     struct Job: Sendable {
         var key: SeriesKey
         var prober: any TransportProber
         var interval: Duration
+        var gate: TargetGate
     }
 
     let jobs: [Job]
-    let sink: @Sendable (ProbeResult) -> Void
+    let sink: @Sendable (ProbeEvent) -> Void
     let logger: Logger
 
     /// Builds one prober per target x transport; throws if a target cannot be probed (e.g. a bad CA file).
-    /// `sink` receives every result, in the probing task, as soon as the probe ends.
+    /// `sink` receives every result, in the probing task, as soon as the probe ends, and every skip.
     public init(
-        config: ProbeConfig, group: any EventLoopGroup, logger: Logger,
-        sink: @escaping @Sendable (ProbeResult) -> Void
+        config: ProbeConfig, group: any EventLoopGroup, logger: Logger, gates: TargetGates = TargetGates(),
+        sink: @escaping @Sendable (ProbeEvent) -> Void
     ) throws {
         var jobs: [Job] = []
+        gates.keep(only: Set(config.targets.map(\.name)))
         for target in config.targets {
+            let gate = gates.gate(for: target)
             for transport in target.transports {
                 guard let type = TransportCatalog.prober(named: transport) else { continue }
                 do {
                     jobs.append(Job(key: target.seriesKey(transport: transport),
-                                    prober: try type.init(target: target, group: group), interval: target.interval))
+                                    prober: try type.init(target: target, group: group), interval: target.interval,
+                                    gate: gate))
                 } catch {
                     throw SchedulerError(description: "target \(target.name), transport \(transport): \(error)")
                 }
@@ -62,13 +74,32 @@ public struct ProbeScheduler: Service, CustomStringConvertible {
             guard (try? await cancelWhenGracefulShutdown({ try await Task.sleep(until: wakeUp, clock: .continuous) })) != nil
             else { break }
             let started = ContinuousClock.now
-            let result = await job.prober.probe()
-            sink(result)
-            log(result)
+            switch job.gate.admit() {
+            case .probe:
+                let result = await job.prober.probe()
+                let changes = job.gate.finished(result)
+                sink(.finished(result))
+                log(result)
+                for change in changes { log(change, of: job.key) }
+            case .skip(let reason):
+                sink(.skipped(job.key, reason))
+            }
             // Fixed rate with ±5% jitter; a probe longer than its interval is followed at once.
             next = max(started + job.interval * Double.random(in: 0.95...1.05), .now)
         }
         await job.prober.shutdown()
+    }
+
+    private func log(_ change: TargetGate.Change, of key: SeriesKey) {
+        let metadata: Logger.Metadata = ["target": "\(key.target)", "model": "\(key.model)", "api": "\(key.api)"]
+        switch change {
+        case .pausedForRateLimit(let pause):
+            logger.warning("rate limited: pausing every probe of the target",
+                           metadata: metadata.merging(["pause": "\(String(format: "%.1f", pause.seconds))s"]) { $1 })
+        case .budgetExhausted(let spent):
+            logger.warning("daily budget spent: pausing the target until midnight UTC",
+                           metadata: metadata.merging(["spent_dollars": "\(String(format: "%.4f", spent))"]) { $1 })
+        }
     }
 
     private func log(_ result: ProbeResult) {

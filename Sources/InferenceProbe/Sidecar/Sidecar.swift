@@ -20,15 +20,15 @@ public struct Sidecar: Sendable {
         limits: EndpointLimits = EndpointLimits(),
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws {
-        let metrics = ProbeMetrics()
+        let gates = TargetGates()
+        let metrics = ProbeMetrics(gates: gates)
         let board = ProbeStatusBoard(keys: config.seriesKeys)
         for key in config.seriesKeys { metrics.register(key) }
-        let sink: @Sendable (ProbeResult) -> Void = { result in
-            let measurement = ProbeMeasurement(result)
-            metrics.record(result, measurement)
-            board.record(result, measurement)
+        let sink: @Sendable (ProbeEvent) -> Void = { event in
+            metrics.record(event)
+            board.record(event)
         }
-        let scheduler = try ProbeScheduler(config: config, group: group, logger: logger, sink: sink)
+        let scheduler = try ProbeScheduler(config: config, group: group, logger: logger, gates: gates, sink: sink)
         self.metrics = metrics
         self.board = board
         self.probing = ProbingService(
@@ -36,7 +36,8 @@ public struct Sidecar: Sendable {
             reload: reload.map { load in
                 { @Sendable in
                     let config = try load()
-                    return (try ProbeScheduler(config: config, group: group, logger: logger, sink: sink), config.seriesKeys)
+                    let scheduler = try ProbeScheduler(config: config, group: group, logger: logger, gates: gates, sink: sink)
+                    return (scheduler, config.seriesKeys)
                 }
             })
         self.endpoint = MetricsEndpoint.application(

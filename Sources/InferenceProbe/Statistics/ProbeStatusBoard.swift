@@ -10,6 +10,8 @@ public final class ProbeStatusBoard: Sendable {
         public var finishedAt: Date
         public var probes: Int
         public var failures: Int
+        /// Why the probes due since the last one were skipped, if they were.
+        public var paused: SkipReason?
     }
 
     /// The configured series and their latest entries, changed together under one lock.
@@ -42,6 +44,16 @@ public final class ProbeStatusBoard: Sendable {
         running.withLockedValue { $0 = value }
     }
 
+    /// Records what the scheduler reported.
+    public func record(_ event: ProbeEvent) {
+        switch event {
+        case .finished(let result):
+            record(result, ProbeMeasurement(result))
+        case .skipped(let key, let reason):
+            series.withLockedValue { series in series.entries[key]?.paused = reason }
+        }
+    }
+
     public func record(_ result: ProbeResult, _ measurement: ProbeMeasurement, at date: Date = Date()) {
         series.withLockedValue { series in
             var entry = series.entries[result.key] ?? Entry(
@@ -50,6 +62,7 @@ public final class ProbeStatusBoard: Sendable {
             entry.measurement = measurement
             entry.finishedAt = date
             entry.probes += 1
+            entry.paused = nil
             if result.outcome != .success { entry.failures += 1 }
             series.entries[result.key] = entry
         }
@@ -71,9 +84,14 @@ public final class ProbeStatusBoard: Sendable {
                 rows.append([key.description, "0", "0", "-", "-", "-", "no probe finished yet"])
                 continue
             }
+            let pause = switch entry.paused {
+            case .rateLimited?: "paused: backing off after a rate limit; "
+            case .budget?: "paused until 00:00 UTC: daily budget spent; "
+            case nil: ""
+            }
             rows.append([key.description, String(entry.probes), String(entry.failures), entry.result.outcome.rawValue,
                          figure(entry.measurement.timeToFirstToken), figure(entry.measurement.duration),
-                         entry.result.detail ?? ""])
+                         pause + (entry.result.detail ?? "")])
         }
         let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
         let lines = rows.map { row in

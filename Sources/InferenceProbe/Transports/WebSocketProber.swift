@@ -5,8 +5,9 @@ import NIOWebSocket
 /// `websocket`: an API over a persistent RFC 6455 WebSocket (`GET {base}/{route}`, upgraded).
 ///
 /// Each probe sends the dialect's request messages and reads messages until the API's terminal event.
-/// The connection stays open for the next probe (reopened before the API's session limit); the probe that
-/// opens it reports the connection phases, including the upgrade. Any failure closes it.
+/// The connection stays open for the next probe (reopened before the API's session limit) and is pinged
+/// between probes; the probe that opens it reports the connection phases, including the upgrade, and why
+/// the connection before it was closed. Any failure closes it.
 public actor WebSocketProber: TransportProber {
     public static let name = "websocket"
     /// Largest frame accepted from the server; a larger one is a protocol error.
@@ -27,35 +28,45 @@ public actor WebSocketProber: TransportProber {
     private let key: SeriesKey
     private let connector: ProbeConnector
     private let dialect: any APIDialect
-    /// The request messages, the same for every probe.
-    private let request: [[UInt8]]
+    private let prompts: PromptRotation
     private var session: Session?
+    /// Why the last session ended, reported by the probe that opens the next one.
+    private var closedBecause: ReconnectReason?
 
     public init(target: TargetConfig, group: any EventLoopGroup) throws {
         self.target = target
         self.key = target.seriesKey(transport: Self.name)
         self.connector = try ProbeConnector(target: target, group: group)
         self.dialect = target.dialect
-        self.request = dialect.websocketRequest()
+        self.prompts = PromptRotation(target.settings)
     }
 
     public func probe() async -> ProbeResult {
         if let session, let limit = dialect.websocketSessionLimit, session.opened.duration(to: .now) >= limit {
-            await shutdown()  // reopen before the server ends the session
+            await close(because: .sessionAge)  // reopen before the server ends the session
         }
-        let reusable = session.flatMap { $0.channel.isActive ? $0 : nil }
+        if let session, !session.channel.isActive {
+            // Closed between probes: by the server, a broken connection or an unanswered keepalive ping.
+            let reason = try? await session.channel.eventLoop.submit { session.handler.value.closeReason }.get()
+            await close(because: reason ?? .serverClose)
+        }
         var result = ProbeResult(
-            key: key, timeline: ProbeTimeline(started: .now), streamed: true, connectionReused: reusable != nil)
+            key: key, timeline: ProbeTimeline(started: .now), streamed: true, connectionReused: session != nil)
         let deadline = result.timeline.started + target.timeout
+        let prompt = prompts.next()
+        result.estimatedInputTokens = ProbeResult.estimatedTokens(of: prompt)
         do {
             let session: Session
-            if let reusable {
+            if let reusable = self.session {
                 session = reusable
             } else {
-                session = try await connect(deadline: deadline, timeline: &result.timeline)
+                session = try await connect(deadline: target.connectDeadline(from: result.timeline.started),
+                                            timeline: &result.timeline)
                 self.session = session
+                result.reconnectReason = closedBecause
+                closedBecause = nil
             }
-            let request = self.request
+            let request = dialect.websocketRequest(prompt: prompt)
             let exchange = session.channel.eventLoop.makePromise(of: ExchangeReport.self)
             let timer = session.channel.armDeadline(deadline, what: "stream") { exchange.fail($0) }
             defer { timer.cancel() }
@@ -64,16 +75,23 @@ public actor WebSocketProber: TransportProber {
             }
             let report = try await exchange.futureResult.get()
             report.apply(to: &result)
+            result.conclude(target: target, answer: report.answer)
         } catch {
             result.record(ProbeFailure.classify(error)) { $0.redactingSecrets(of: target) }
-            await shutdown()
+            result.conclude(target: target, answer: "")
+            await close(because: .error)
         }
         return result
     }
 
     public func shutdown() async {
+        await close(because: nil)
+    }
+
+    private func close(because reason: ReconnectReason?) async {
         guard let session else { return }
         self.session = nil
+        if let reason { closedBecause = closedBecause ?? reason }
         try? await session.channel.close()
     }
 
@@ -81,7 +99,7 @@ public actor WebSocketProber: TransportProber {
         let eventLoop = connector.group.next()
         let upgrade = eventLoop.makePromise(of: Upgrade.self)
         let head = upgradeRequestHead()
-        let dialect = self.dialect
+        let (dialect, settings) = (self.dialect, target.settings)
         let channel: any Channel
         do {
             channel = try await connector.connect(on: eventLoop, deadline: deadline, timeline: &timeline) { channel, _ in
@@ -90,7 +108,7 @@ public actor WebSocketProber: TransportProber {
                 ) { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
                         let upgradedAt = ProbeInstant.now
-                        let handler = WebSocketExchangeHandler(dialect: dialect)
+                        let handler = WebSocketExchangeHandler(dialect: dialect, timeouts: settings)
                         let sync = channel.pipeline.syncOperations
                         try sync.addHandler(handler)
                         let phases = try sync.handler(type: ConnectionPhaseRecorder.self).phases
@@ -116,7 +134,7 @@ public actor WebSocketProber: TransportProber {
             upgrade.fail(error)
             throw error
         }
-        let timer = channel.armDeadline(deadline, what: "WebSocket upgrade") { upgrade.fail($0) }
+        let timer = channel.armDeadline(deadline, outcome: .connectTimeout, what: "WebSocket upgrade") { upgrade.fail($0) }
         defer { timer.cancel() }
         do {
             switch try await upgrade.futureResult.get() {
@@ -131,7 +149,7 @@ public actor WebSocketProber: TransportProber {
                 return session
             case .refused(let refusal):
                 _ = try await refusal.get()
-                throw ProbeFailure(.httpError, "WebSocket upgrade refused")
+                throw ProbeFailure(.protocolError, "WebSocket upgrade refused")
             }
         } catch ChannelError.inappropriateOperationForState where !channel.isActive {
             // The upgrade handler was torn down with the pipeline: the server closed the connection

@@ -7,8 +7,14 @@ struct ExchangeReport: Sendable {
     var firstByte: ProbeInstant?
     var tokens: [ProbeInstant] = []
     var contentChunks = 0
+    /// The answer's text (its beginning), for the target's expectations.
+    var answer = ""
+    var inputTokens: Int?
     var reportedOutputTokens: Int?
     var status: Int?
+    var rateLimit: RateLimitStatus?
+    /// Round trips of keepalive pings answered since the previous exchange (WebSocket).
+    var pingRoundTrips: [Double] = []
     var ended: ProbeInstant
 
     /// Copies the exchange's instants and counts into a result and marks it a success (or a protocol
@@ -24,8 +30,11 @@ struct ExchangeReport: Sendable {
         result.timeline.tokens = tokens
         result.timeline.ended = ended
         result.contentChunks = contentChunks
+        result.reportedInputTokens = inputTokens
         result.reportedOutputTokens = reportedOutputTokens
         result.httpStatus = status
+        result.rateLimit = rateLimit
+        result.pingRoundTrips = pingRoundTrips
         if contentChunks > 0 {
             result.outcome = .success
         } else {

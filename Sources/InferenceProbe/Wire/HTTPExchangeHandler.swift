@@ -3,7 +3,8 @@ import NIOHTTP1
 
 /// Drives one API request on a fresh HTTP/1.1 connection and reads the answer on the event loop: a single
 /// JSON body (`.json`) or a `text/event-stream` (`.serverSentEvents`), each event read by the API's dialect
-/// and every text event timestamped as it is read. Any non-2xx answer becomes an HTTP failure.
+/// and every text event timestamped as it is read. Any non-2xx answer becomes a failure classified by its
+/// status; a stream is watched for a late first token and for stalls.
 final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundOut = HTTPClientRequestPart
@@ -27,13 +28,19 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
     private var events = ServerSentEventDecoder()
     private var tokens = TokenStreamAccumulator()
     private var context: ChannelHandlerContext?
+    private let watchdog: StreamWatchdog?
 
-    init(kind: BodyKind, dialect: any APIDialect, promise: EventLoopPromise<ExchangeReport>) {
+    /// `watchdog` watches a streamed answer (`.serverSentEvents`) from the moment the request is sent.
+    init(kind: BodyKind, dialect: any APIDialect, promise: EventLoopPromise<ExchangeReport>, watchdog: StreamWatchdog? = nil) {
         self.kind = kind
         self.dialect = dialect
         self.promise = promise
+        self.watchdog = watchdog
         self.report = ExchangeReport(requestStarted: .now, ended: .now)
     }
+
+    /// Output has begun: a closed connection now cuts an answer short instead of preventing one.
+    private var hasContent: Bool { kind == .serverSentEvents ? !tokens.tokens.isEmpty : (succeeded && !body.isEmpty) }
 
     /// The response status is 2xx.
     private var succeeded: Bool { (200..<300).contains(status) }
@@ -46,6 +53,7 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
     /// handler) that would keep both, and the pipeline, alive after the channel closed.
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        watchdog?.stop()
     }
 
     /// Writes the request as soon as `ready` succeeds (after TCP, or after TLS); fails the exchange if not.
@@ -64,6 +72,10 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
     private func write(head: HTTPRequestHead, body: [UInt8]) {
         guard let context else { return }
         report.requestStarted = .now
+        watchdog?.start(on: context.eventLoop) { [weak self] failure in
+            guard let self, let context = self.context else { return }
+            self.fail(context: context, failure)
+        }
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
         let written = context.eventLoop.makePromise(of: Void.self)
@@ -79,6 +91,7 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
                 report.firstByte = now
                 status = Int(head.status.code)
                 report.status = status
+                report.rateLimit = RateLimitHeaders.status(in: head.headers)
                 if kind == .refusedUpgrade || !succeeded { break }
                 let contentType = head.headers.first(name: "content-type")?.lowercased() ?? ""
                 if kind == .serverSentEvents && !contentType.hasPrefix("text/event-stream") {
@@ -90,16 +103,19 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
                         Result { () throws(ProbeFailure) in try events.feed(bytes) }
                     }.get()
                     for event in completed where tokens.ended == nil {
-                        try tokens.receive(dialect.readEvent(event), at: now)
+                        let read = try dialect.readEvent(event)
+                        watchdog?.chunk(hasText: read.hasText)
+                        try tokens.receive(read, at: now)
                     }
                 } else {
                     guard body.count + buffer.readableBytes <= Self.maxBodyBytes else {
-                        throw ProbeFailure(.protocolError, "response body larger than \(Self.maxBodyBytes) bytes")
+                        throw ProbeFailure(.oversize, "response body larger than \(Self.maxBodyBytes) bytes")
                     }
                     body.append(contentsOf: buffer.readableBytesView)
                 }
             case .end:
                 report.ended = now
+                watchdog?.stop()
                 try finish()
                 promise.succeed(report)
                 context.close(promise: nil)
@@ -111,21 +127,29 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     private func finish() throws(ProbeFailure) {
         if kind == .refusedUpgrade {
-            let failure = ProbeFailure.httpStatus(status, message: DialectJSON.errorMessage(in: body))
-            throw ProbeFailure(failure.outcome, "WebSocket upgrade refused: \(failure.detail)", status: status)
+            var failure = ProbeFailure.httpStatus(status, message: DialectJSON.errorMessage(in: body))
+            failure.detail = "WebSocket upgrade refused: \(failure.detail)"
+            failure.rateLimit = report.rateLimit
+            throw failure
         }
         guard succeeded else {
-            throw ProbeFailure.httpStatus(status, message: DialectJSON.errorMessage(in: body))
+            var failure = ProbeFailure.httpStatus(status, message: DialectJSON.errorMessage(in: body))
+            failure.rateLimit = report.rateLimit
+            throw failure
         }
         switch kind {
         case .serverSentEvents:
             guard tokens.ended != nil else {
-                throw ProbeFailure(.protocolError, "event stream ended before the API's terminal event")
+                throw hasContent
+                    ? ProbeFailure(.truncated, "the event stream ended after \(tokens.tokens.count) text events, before the API's terminal event")
+                    : ProbeFailure(.protocolError, "the event stream ended without output or the API's terminal event")
             }
             tokens.fill(&report)
         case .json, .refusedUpgrade:
             let answer = try dialect.readBody(body)
             report.contentChunks = answer.hasText ? 1 : 0
+            report.answer = String(answer.text.prefix(TokenStreamAccumulator.maxAnswerBytes))
+            report.inputTokens = answer.inputTokens
             report.reportedOutputTokens = answer.outputTokens
         }
     }
@@ -135,12 +159,20 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        promise.fail(ProbeFailure(.connectionClosed, "connection closed before the response ended"))
+        watchdog?.stop()
+        promise.fail(closed(ProbeFailure(.connectionClosed, "connection closed before the response ended")))
         context.fireChannelInactive()
     }
 
     private func fail(context: ChannelHandlerContext, _ error: any Error) {
-        promise.fail(ProbeFailure.classify(error))
+        watchdog?.stop()
+        promise.fail(closed(ProbeFailure.classify(error)))
         context.close(promise: nil)
+    }
+
+    /// A closed connection after output began is a truncated answer, not a connection that never answered.
+    private func closed(_ failure: ProbeFailure) -> ProbeFailure {
+        guard failure.outcome == .connectionClosed, hasContent else { return failure }
+        return ProbeFailure(.truncated, "\(failure.detail), after output began (truncated)", status: status)
     }
 }

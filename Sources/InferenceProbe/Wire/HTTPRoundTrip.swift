@@ -8,7 +8,8 @@ struct HTTPRoundTrip: Sendable {
     let streaming: Bool
     let dialect: any APIDialect
     let connector: ProbeConnector
-    /// The request, the same for every probe.
+    let prompts: PromptRotation
+    /// The request head, the same for every probe but for its Content-Length.
     let request: PreparedRequest
 
     init(target: TargetConfig, transport: String, streaming: Bool, group: any EventLoopGroup) throws {
@@ -17,7 +18,8 @@ struct HTTPRoundTrip: Sendable {
         self.streaming = streaming
         self.dialect = target.dialect
         self.connector = try ProbeConnector(target: target, group: group)
-        self.request = Self.request(for: target, dialect: dialect, streaming: streaming)
+        self.prompts = PromptRotation(target.settings)
+        self.request = PreparedRequest(head: Self.head(for: target, dialect: dialect, streaming: streaming))
     }
 
     func run() async -> ProbeResult {
@@ -25,14 +27,19 @@ struct HTTPRoundTrip: Sendable {
         let deadline = result.timeline.started + target.timeout
         let eventLoop = connector.group.next()
         let exchange = eventLoop.makePromise(of: ExchangeReport.self)
-        let (head, body) = (request.head, request.body)
+        let prompt = prompts.next()
+        result.estimatedInputTokens = ProbeResult.estimatedTokens(of: prompt)
+        let body = dialect.httpBody(streaming: streaming, prompt: prompt)
+        let head = request.head(bodyLength: body.count)
         let kind: HTTPExchangeHandler.BodyKind = streaming ? .serverSentEvents : .json
-        let dialect = self.dialect
+        let (dialect, settings, streaming) = (self.dialect, target.settings, self.streaming)
         do {
-            let channel = try await connector.connect(on: eventLoop, deadline: deadline, timeline: &result.timeline) {
-                channel, ready in
+            let channel = try await connector.connect(
+                on: eventLoop, deadline: target.connectDeadline(from: result.timeline.started), timeline: &result.timeline
+            ) { channel, ready in
                 try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                let handler = HTTPExchangeHandler(kind: kind, dialect: dialect, promise: exchange)
+                let watchdog = streaming ? StreamWatchdog(firstToken: settings.firstTokenTimeout, stall: settings.stallTimeout) : nil
+                let handler = HTTPExchangeHandler(kind: kind, dialect: dialect, promise: exchange, watchdog: watchdog)
                 try channel.pipeline.syncOperations.addHandler(handler)
                 handler.start(when: ready, head: head, body: body)
             }
@@ -40,22 +47,27 @@ struct HTTPRoundTrip: Sendable {
             defer { timer.cancel() }
             let report = try await exchange.futureResult.get()
             report.apply(to: &result)
+            result.conclude(target: target, answer: report.answer)
         } catch {
             exchange.fail(error)
             result.record(ProbeFailure.classify(error)) { $0.redactingSecrets(of: target) }
+            result.conclude(target: target, answer: "")
         }
         return result
     }
 
-    private static func request(for target: TargetConfig, dialect: any APIDialect, streaming: Bool) -> PreparedRequest {
-        let (route, body) = dialect.httpRequest(streaming: streaming)
+    private static func head(for target: TargetConfig, dialect: any APIDialect, streaming: Bool) -> HTTPRequestHead {
         var headers = HTTPHeaders.probeRequest(for: target, dialect: dialect)
         headers.replaceOrAdd(name: "Content-Type", value: "application/json")
         headers.replaceOrAdd(name: "Accept", value: streaming ? "text/event-stream" : "application/json")
-        headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
         headers.replaceOrAdd(name: "Connection", value: "close")
-        let head = HTTPRequestHead(
-            version: .http1_1, method: .POST, uri: target.requestPath(for: route), headers: headers)
-        return PreparedRequest(head: head, body: body)
+        return HTTPRequestHead(version: .http1_1, method: .POST, uri: target.requestPath(for: dialect.httpRoute()), headers: headers)
+    }
+}
+
+extension TargetConfig {
+    /// When opening a connection must be done: `connect_timeout` after the start, or the probe's own end.
+    func connectDeadline(from started: ProbeInstant) -> ProbeInstant {
+        started + min(settings.connectTimeout, timeout)
     }
 }

@@ -2,8 +2,8 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 
-/// Opens the connection of one probe: resolves the host, connects TCP, adds TLS for https, all under the
-/// probe's deadline, recording when each phase finished.
+/// Opens the connection of one probe: resolves the host, connects TCP, adds TLS for https, all before the
+/// connect deadline (`connect_timeout`, or the probe's end if sooner), recording when each phase finished.
 struct ProbeConnector: Sendable {
     let group: any EventLoopGroup
     let tls: NIOSSLContext?
@@ -41,7 +41,7 @@ struct ProbeConnector: Sendable {
         timeline.resolved = .now
         var failure = ProbeFailure(.connectError, "no address to connect to")
         for address in addresses {
-            guard ProbeInstant.now < deadline else { throw ProbeFailure(.timeout, "connect timed out") }
+            guard ProbeInstant.now < deadline else { throw ProbeFailure(.connectTimeout, "connect timed out") }
             do {
                 return try await connect(to: address, on: eventLoop, deadline: deadline, configure: configure)
             } catch {
@@ -82,7 +82,7 @@ struct ProbeConnector: Sendable {
         guard tls != nil else { return channel }
         // Wait for the handshake here, so that a refused certificate can be explained before the probe ends.
         let timer = eventLoop.scheduleTask(deadline: .deadline(for: deadline)) {
-            ready.fail(ProbeFailure(.timeout, "TLS handshake timed out"))
+            ready.fail(ProbeFailure(.connectTimeout, "TLS handshake timed out"))
         }
         defer { timer.cancel() }
         do {
@@ -109,7 +109,7 @@ struct ProbeConnector: Sendable {
             try HostResolver.resolve(host, port: port)
         }.cascade(to: resolved)
         let timer = eventLoop.scheduleTask(deadline: .deadline(for: deadline)) {
-            resolved.fail(ProbeFailure(.timeout, "DNS resolution of \(host) timed out"))
+            resolved.fail(ProbeFailure(.dnsError, "DNS resolution of \(host) timed out"))
         }
         defer { timer.cancel() }
         do {
@@ -132,12 +132,14 @@ extension NIODeadline {
 }
 
 extension Channel {
-    /// When `deadline` passes, calls `fail` with a timeout and closes the channel; cancel it when done.
+    /// When `deadline` passes, calls `fail` with `outcome` and closes the channel; cancel it when done.
     func armDeadline(
-        _ deadline: ProbeInstant, what: String, fail: @escaping @Sendable (ProbeFailure) -> Void
+        _ deadline: ProbeInstant, outcome: ProbeOutcome = .timeout, what: String,
+        fail: @escaping @Sendable (ProbeFailure) -> Void
     ) -> Scheduled<Void> {
         eventLoop.scheduleTask(deadline: .deadline(for: deadline)) {
-            fail(ProbeFailure(.timeout, "no complete \(what) before the probe timeout"))
+            let limit = outcome == .connectTimeout ? "connect timeout" : "probe timeout"
+            fail(ProbeFailure(outcome, "no complete \(what) before the \(limit)"))
             self.close(promise: nil)
         }
     }

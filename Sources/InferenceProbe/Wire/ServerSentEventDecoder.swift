@@ -62,7 +62,7 @@ struct ServerSentEventDecoder {
 
     private mutating func append(_ bytes: UnsafeRawBufferPointer) throws(ProbeFailure) {
         guard line.count + bytes.count <= maxBytes else {
-            throw ProbeFailure(.protocolError, "SSE line longer than \(maxBytes) bytes")
+            throw ProbeFailure(.oversize, "SSE line longer than \(maxBytes) bytes")
         }
         line.append(contentsOf: bytes)
     }
@@ -82,7 +82,7 @@ struct ServerSentEventDecoder {
         var value = line[colon...].dropFirst()
         if value.first == UInt8(ascii: " ") { value = value.dropFirst() }
         guard data.count + value.count < maxBytes else {
-            throw ProbeFailure(.protocolError, "SSE event longer than \(maxBytes) bytes")
+            throw ProbeFailure(.oversize, "SSE event longer than \(maxBytes) bytes")
         }
         if hasData { data.append(UInt8(ascii: "\n")) }
         data.append(contentsOf: value)

@@ -5,12 +5,18 @@ import NIOWebSocket
 /// request messages; each message is read by the dialect and text messages are timestamped as they are
 /// read; the dialect's terminal event ends the exchange. Pings are answered; messages outside an exchange
 /// are dropped.
+///
+/// Between exchanges it pings the server (`WebSocketKeepalive`): a ping unanswered in time closes the
+/// connection, so a connection a proxy dropped silently is found before the next probe needs it. Why the
+/// connection closed is kept for the prober (`closeReason`).
 final class WebSocketExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
     /// Largest message assembled from fragments.
     static let maxMessageBytes = 1 << 20
+    /// Ping round trips kept between two probes.
+    static let maxPingRoundTrips = 64
 
     private struct Exchange {
         var promise: EventLoopPromise<ExchangeReport>
@@ -19,22 +25,33 @@ final class WebSocketExchangeHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     private let dialect: any APIDialect
+    private let watchdog: StreamWatchdog
+    private let keepalive: WebSocketKeepalive?
     private var context: ChannelHandlerContext?
     private var exchange: Exchange?
-
-    init(dialect: any APIDialect) {
-        self.dialect = dialect
-    }
     private var message: [UInt8] = []
+    private var pingRoundTrips: [Double] = []
+    /// Why the connection closed (set once, by what closed it first).
+    private(set) var closeReason: ReconnectReason?
+
+    init(dialect: any APIDialect, timeouts: ProbeDefaults) {
+        self.dialect = dialect
+        self.watchdog = StreamWatchdog(firstToken: timeouts.firstTokenTimeout, stall: timeouts.stallTimeout)
+        self.keepalive = timeouts.websocketPingInterval > .zero
+            ? WebSocketKeepalive(interval: timeouts.websocketPingInterval, timeout: timeouts.websocketPongTimeout) : nil
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        scheduleKeepalive(context: context)
     }
 
     /// Drops the context: a handler holding its context forms a cycle with it (the context holds the
     /// handler) that would keep both, and the pipeline, alive after the channel closed.
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        watchdog.stop()
+        keepalive?.stop()
     }
 
     /// Sends the `request` messages and reports the streamed answer through `promise`.
@@ -43,8 +60,16 @@ final class WebSocketExchangeHandler: ChannelInboundHandler, RemovableChannelHan
             promise.fail(ProbeFailure(.connectionClosed, "the WebSocket connection is closed"))
             return
         }
-        exchange = Exchange(promise: promise, report: ExchangeReport(requestStarted: .now, ended: .now))
+        keepalive?.stop()
+        var report = ExchangeReport(requestStarted: .now, ended: .now)
+        report.pingRoundTrips = pingRoundTrips
+        pingRoundTrips.removeAll()
+        exchange = Exchange(promise: promise, report: report)
         message.removeAll()
+        watchdog.start(on: context.eventLoop) { [weak self] failure in
+            guard let self, let context = self.context else { return }
+            self.fail(context: context, failure)
+        }
         let written = context.eventLoop.makePromise(of: Void.self)
         written.futureResult.assumeIsolated().whenSuccess { self.exchange?.report.requestWritten = .now }
         send(request, context: context, last: written)
@@ -72,11 +97,17 @@ final class WebSocketExchangeHandler: ChannelInboundHandler, RemovableChannelHan
             case .ping:
                 let pong = WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData)
                 context.writeAndFlush(wrapOutboundOut(pong), promise: nil)
+            case .pong:
+                if let roundTrip = keepalive?.pongReceived(frame.unmaskedData) {
+                    if pingRoundTrips.count < Self.maxPingRoundTrips { pingRoundTrips.append(roundTrip) }
+                    scheduleKeepalive(context: context)
+                }
             case .connectionClose:
+                closeReason = closeReason ?? (exchange == nil ? .serverClose : .error)
                 throw ProbeFailure(.connectionClosed, "the server closed the WebSocket")
             case .text, .binary, .continuation:
                 guard message.count + frame.length <= Self.maxMessageBytes else {
-                    throw ProbeFailure(.protocolError, "WebSocket message larger than \(Self.maxMessageBytes) bytes")
+                    throw ProbeFailure(.oversize, "WebSocket message larger than \(Self.maxMessageBytes) bytes")
                 }
                 message.append(contentsOf: frame.unmaskedData.readableBytesView)
                 if frame.fin {
@@ -95,14 +126,32 @@ final class WebSocketExchangeHandler: ChannelInboundHandler, RemovableChannelHan
         guard var current = exchange else { return }
         let event = try dialect.readEvent(message)
         if !event.isSessionEvent, current.report.firstByte == nil { current.report.firstByte = now }
+        if !event.isSessionEvent { watchdog.chunk(hasText: event.hasText) }
         try current.tokens.receive(event, at: now)
         guard current.tokens.ended != nil else {
             exchange = current
             return
         }
+        watchdog.stop()
         current.tokens.fill(&current.report)
         exchange = nil
         current.promise.succeed(current.report)
+        if let context { scheduleKeepalive(context: context) }
+    }
+
+    /// Schedules the next keepalive ping; when it is due between exchanges, it is sent and its pong awaited.
+    private func scheduleKeepalive(context: ChannelHandlerContext) {
+        keepalive?.schedule(on: context.eventLoop) { [weak self] event in
+            guard let self, let context = self.context, self.exchange == nil else { return }
+            switch event {
+            case .pingDue(let payload):
+                let ping = WebSocketFrame(fin: true, opcode: .ping, maskKey: .random(), data: payload)
+                context.writeAndFlush(self.wrapOutboundOut(ping), promise: nil)
+            case .pongMissing:
+                self.closeReason = self.closeReason ?? .pongTimeout
+                context.close(promise: nil)
+            }
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -110,14 +159,25 @@ final class WebSocketExchangeHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        exchange?.promise.fail(ProbeFailure(.connectionClosed, "WebSocket closed before the API's terminal event"))
+        closeReason = closeReason ?? (exchange == nil ? .serverClose : .error)
+        watchdog.stop()
+        keepalive?.stop()
+        exchange?.promise.fail(closed(ProbeFailure(.connectionClosed, "WebSocket closed before the API's terminal event")))
         exchange = nil
         context.fireChannelInactive()
     }
 
     private func fail(context: ChannelHandlerContext, _ error: any Error) {
-        exchange?.promise.fail(ProbeFailure.classify(error))
+        closeReason = closeReason ?? .error
+        watchdog.stop()
+        exchange?.promise.fail(closed(ProbeFailure.classify(error)))
         exchange = nil
         context.close(promise: nil)
+    }
+
+    /// A closed connection after output began is a truncated answer, not a connection that never answered.
+    private func closed(_ failure: ProbeFailure) -> ProbeFailure {
+        guard failure.outcome == .connectionClosed, let exchange, !exchange.tokens.tokens.isEmpty else { return failure }
+        return ProbeFailure(.truncated, "\(failure.detail), after output began (truncated)")
     }
 }
