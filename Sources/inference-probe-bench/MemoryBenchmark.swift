@@ -6,16 +6,19 @@ import NIOPosix
 /// and prints this process's resident memory and open descriptors every `--every` probes: memory that
 /// grows with the number of probes shows up as a rising RSS column.
 ///
-///     swift run -c release inference-probe-bench memory [--probes 100000] [--concurrency 2] [--every 10000]
+///     swift run -c release inference-probe-bench memory [--probes 100000] [--concurrency 2] [--every 10000] [--faults mixed]
 ///
 /// The simulator is the `inference-probe` binary next to this one (`simulate`, no delays, 5 tokens), or the
-/// one at `--base-url URL`. Every result goes through the sidecar's own sink (figures, metrics, status board).
+/// one at `--base-url URL`. `--faults mixed` has it inject every fault it knows into about a fifth of the
+/// answers (the soak run); the probers then use short stage timeouts. Every result goes through the
+/// sidecar's own sink (figures, metrics, status board); the outcomes are counted and printed at the end.
 enum MemoryBenchmark {
     struct Options {
         var probes = 100_000
         var concurrency = 2
         var every = 10_000
         var baseURL: BaseURL?
+        var mixedFaults = false
 
         init(_ arguments: [String]) {
             var iterator = arguments.makeIterator()
@@ -28,6 +31,9 @@ enum MemoryBenchmark {
                 case "--probes": probes = Int(value) ?? probes
                 case "--concurrency": concurrency = Int(value) ?? concurrency
                 case "--every": every = Int(value) ?? every
+                case "--faults":
+                    guard value == "mixed" else { fatalError("--faults: only 'mixed' is known") }
+                    mixedFaults = true
                 default: fatalError("unknown option \(flag)")
                 }
             }
@@ -36,24 +42,29 @@ enum MemoryBenchmark {
 
     static func run(_ arguments: [String]) async throws {
         let options = Options(arguments)
-        let simulator = options.baseURL == nil ? try SimulatorProcess.start() : nil
+        let simulator = options.baseURL == nil
+            ? try SimulatorProcess.start(arguments: SimulatorProcess.noDelays + (options.mixedFaults ? mixedFaults : [])) : nil
         defer { simulator?.stop() }
         guard let baseURL = options.baseURL ?? simulator?.baseURL else { return }
 
         var defaults = ProbeDefaults()
         defaults.timeout = .seconds(10)
         defaults.maxTokens = 5
+        if options.mixedFaults {
+            (defaults.timeout, defaults.firstTokenTimeout, defaults.stallTimeout) = (.seconds(2), .milliseconds(300), .milliseconds(200))
+        }
         let targets = APICatalog.all.map { api in
             TargetConfig(name: "bench", baseURL: baseURL, model: "simulated-model", api: api.name,
                          transports: api.transports, apiKeyPlacement: api.defaultKeyPlacement, defaults: defaults)
         }
+        AllocatorTuning.returnLargeBuffersToTheSystem()  // as the sidecar does
         let metrics = ProbeMetrics()
         let board = ProbeStatusBoard(keys: ProbeConfig(targets: targets).seriesKeys)
         let counter = ProbeCounter(limit: options.probes, every: options.every)
 
         let header = """
             inference-probe \(BuildInfo.version) memory: \(options.probes) probes over \(board.snapshot().count) API x transport pairs, \
-            \(options.concurrency) concurrent per pair, against \(baseURL)
+            \(options.concurrency) concurrent per pair, against \(baseURL)\(options.mixedFaults ? " injecting mixed faults" : "")
             probes     elapsed_s  probes/s  rss_mb   fds  failures
 
             """
@@ -72,7 +83,7 @@ enum MemoryBenchmark {
                             let measurement = ProbeMeasurement(result)
                             metrics.record(result, measurement)
                             board.record(result, measurement)
-                            counter.finished(success: result.outcome == .success)
+                            counter.finished(result.outcome)
                         }
                         await prober.shutdown()
                     }
@@ -81,4 +92,10 @@ enum MemoryBenchmark {
         }
         counter.summary()
     }
+
+    /// Every simulator fault, together in about 20% of the answers.
+    static let mixedFaults = [
+        "auth=0.01", "rate_limit@0=0.02", "server_error=0.02", "stall@2=0.01", "truncate@2=0.02", "reset@1=0.02",
+        "slow_headers@50ms=0.02", "oversize=0.005", "malformed@1=0.02", "websocket:silent=0.005",
+    ].flatMap { ["--fault", $0] } + ["--stall-limit", "5s"]
 }

@@ -8,8 +8,10 @@ final class ProbeCounter: Sendable {
         var claimed = 0
         var finished = 0
         var failures = 0
-        var firstReport: (probes: Int, rss: Double)?
+        var firstReport: (probes: Int, rss: Double, descriptors: Int)?
         var lastRSS = 0.0
+        var lastDescriptors = 0
+        var outcomes: [ProbeOutcome: Int] = [:]
     }
 
     private let limit: Int
@@ -31,10 +33,11 @@ final class ProbeCounter: Sendable {
         }
     }
 
-    func finished(success: Bool) {
+    func finished(_ outcome: ProbeOutcome) {
         let due = state.withLockedValue { state -> Bool in
             state.finished += 1
-            if !success { state.failures += 1 }
+            if outcome != .success { state.failures += 1 }
+            state.outcomes[outcome, default: 0] += 1
             return state.finished % every == 0
         }
         if due { report(ProcessFigures.residentMegabytes(), ProcessFigures.openDescriptors()) }
@@ -43,8 +46,8 @@ final class ProbeCounter: Sendable {
     func report(_ rss: Double, _ descriptors: Int) {
         let line = state.withLockedValue { state -> String in
             let elapsed = started.duration(to: .now).seconds
-            if state.finished >= every && state.firstReport == nil { state.firstReport = (state.finished, rss) }
-            state.lastRSS = rss
+            if state.finished >= every && state.firstReport == nil { state.firstReport = (state.finished, rss, descriptors) }
+            (state.lastRSS, state.lastDescriptors) = (rss, descriptors)
             let rate = elapsed > 0 ? Double(state.finished) / elapsed : 0
             return String(format: "%-10d %-10.1f %-9.0f %-8.1f %-5d %d",
                           state.finished, elapsed, rate, rss, descriptors, state.failures)
@@ -52,13 +55,16 @@ final class ProbeCounter: Sendable {
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
-    /// The growth of RSS from the first report after warm-up (`every` probes) to the last.
+    /// The growth of RSS and descriptors from the first report after warm-up (`every` probes) to the last,
+    /// and the outcomes counted.
     func summary() {
         state.withLockedValue { state in
             guard let first = state.firstReport, first.rss > 0 else { return }
             let growth = (state.lastRSS - first.rss) / first.rss * 100
-            print(String(format: "rss after warm-up (%d probes) %.1f MB, at the end %.1f MB: %+.1f%%",
-                         first.probes, first.rss, state.lastRSS, growth))
+            print(String(format: "rss after warm-up (%d probes) %.1f MB, at the end %.1f MB: %+.1f%%; open fds %d -> %d",
+                         first.probes, first.rss, state.lastRSS, growth, first.descriptors, state.lastDescriptors))
+            let outcomes = state.outcomes.sorted { $0.value > $1.value }.map { "\($0.key.rawValue) \($0.value)" }
+            print("outcomes: " + outcomes.joined(separator: ", "))
         }
     }
 }

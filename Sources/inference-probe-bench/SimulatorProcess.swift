@@ -12,9 +12,12 @@ final class SimulatorProcess {
         self.baseURL = baseURL
     }
 
-    static func start(arguments: [String] = [
+    /// No injected delays, 5 tokens.
+    static let noDelays = [
         "--ttft", "0ms", "--ttft-spread", "0ms", "--inter-token", "0ms", "--inter-token-spread", "0ms", "--tokens", "5",
-    ]) throws -> SimulatorProcess {
+    ]
+
+    static func start(arguments: [String] = noDelays) throws -> SimulatorProcess {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         let process = Process()
         process.executableURL = directory.appendingPathComponent("inference-probe")

@@ -48,7 +48,7 @@ struct DemoCommand: AsyncParsableCommand {
             defaults.interval = interval.duration
             defaults.timeout = .seconds(10)
             // Keepalive pings between the demo's frequent probes, so their round trips show at once.
-            defaults.websocketPingInterval = interval.duration / 2
+            defaults.websocketPingInterval = interval.duration / 4
             let base = BaseURL(secure: false, host: simulatorAddress.host, port: simulatorPort, path: "/v1")
             var target = TargetConfig(
                 name: "simulator", baseURL: base, model: settings.models[0], transports: TransportCatalog.names,

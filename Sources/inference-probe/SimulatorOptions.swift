@@ -31,6 +31,8 @@ struct SimulatorOptions: ParsableArguments {
             "Inject a fault into a fraction of answers, repeatable: [TRANSPORT:]KIND[@PARAM]=RATE. KIND: auth, rate_limit@SECONDS, server_error, stall@N, truncate@N, slow_headers@DURATION, oversize, malformed@N, reset@N, silent (N: tokens sent first).",
             valueName: "fault"))
     var faults: [FaultOption] = []
+    @Option(name: .customLong("stall-limit"), help: "How long a stalled answer or a silent WebSocket is held open.")
+    var stallLimit = DurationArgument(.seconds(60))
     @Option(help: "Seed of the random source behind sampled delays and faults.")
     var seed: UInt64 = 1
     @Option(name: .customLong("api-key-env"), help: "Require the API key held by this environment variable.")
@@ -70,6 +72,7 @@ struct SimulatorOptions: ParsableArguments {
         var settings = SimulatorSettings()
         settings.seed = seed
         settings.models = models
+        settings.stallLimit = stallLimit.duration
         if let tlsCertificate, let tlsKey {
             settings.tls = TLSFiles(certificateChain: tlsCertificate, privateKey: tlsKey)
         }

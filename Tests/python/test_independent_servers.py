@@ -207,7 +207,9 @@ targets:
     assert sample(metrics, "inference_probe_connection_setup_seconds_count", **series) == 1
 
 
-def test_unrouted_websocket_path_is_an_http_error_not_a_timeout(uvicorn_server, sidecar):
+def test_unrouted_websocket_path_is_refused_not_a_timeout(uvicorn_server, sidecar):
+    # uvicorn refuses an upgrade on a path without a route with 403, which reads as an auth_error: the
+    # status page row shows the 403, so the operator sees it is the path, not the key.
     url = sidecar(f"""
 global: {{interval: 1s, timeout: 10s}}
 targets:
@@ -221,12 +223,12 @@ targets:
     status_page = ""
     while time.monotonic() < started + 4:
         status_page = scrape(f"{url}/")
-        if re.search(r"^peer/m/chat_completions/websocket\s.*http_error", status_page, re.M):
+        if re.search(r"^peer/m/chat_completions/websocket\s.*auth_error", status_page, re.M):
             break
         time.sleep(0.2)
     row = next((line for line in status_page.splitlines() if line.startswith("peer/m/chat_completions/websocket")), "")
-    assert "http_error" in row and "403" in row, status_page
+    assert "auth_error" in row and "403" in row, status_page
     metrics = scrape(f"{url}/metrics")
     series = dict(target="peer", model="m", transport="websocket")
-    assert sample(metrics, "inference_probe_probes_total", outcome="http_error", **series) >= 1
+    assert sample(metrics, "inference_probe_probes_total", outcome="auth_error", **series) >= 1
     assert sample(metrics, "inference_probe_probes_total", outcome="timeout", **series) == 0

@@ -97,7 +97,7 @@ def test_prometheus_scrapes_the_sidecar_and_evaluates_rules_and_dashboard(demo, 
         status, body = http_get(f"{base}/api/v1/rules")
         groups = json.loads(body)["data"]["groups"]
         rules = [rule for group in groups for rule in group["rules"]]
-        assert len(rules) == 7
+        assert len(rules) == 13
         assert all(rule["health"] == "ok" for rule in rules), rules
         # The healthy demo must not raise the availability or down alerts.
         firing = [a["labels"]["alertname"] for a in json.loads(http_get(f"{base}/api/v1/alerts")[1])["data"]["alerts"]]

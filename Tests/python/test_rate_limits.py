@@ -142,11 +142,21 @@ class LoopbackServer:
         return self
 
     def stop(self):
+        async def shutdown():
+            await self.runner.cleanup()
+            # handlers still sleeping (their client gave up long ago) end here, not at interpreter exit
+            tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
         try:
-            asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(15)
+            asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(15)
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(10)
+            if not self.thread.is_alive():
+                self.loop.close()
 
 
 # --- metrics ----------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Secrets (API key, header values, base_url query strings) never leave the process in readable form.
 
-A real simulator checks that the key is sent; a small echo server refuses every request with 401 and
-echoes every request header and the request path (with its query) back in the error message, so the
-sidecar sees its own secrets in the answers it classifies, logs and shows.
+A real simulator checks that the key is sent; a small echo server echoes every request header and the
+request path (with its query) back: in a 401's error message, in a 429's (under /limited), and as the
+answer itself (under /content, where `expect:` fails and the mismatch quotes the answer), so the sidecar
+sees its own secrets in the answers it classifies, logs and shows.
 """
 import http.server
 import json
@@ -21,7 +22,8 @@ SIM_KEY = "sk-test-simulator"  # the key the conftest simulator fixture requires
 
 
 class EchoHandler(http.server.BaseHTTPRequestHandler):
-    """Answers every request, a WebSocket upgrade included, 401 with the request echoed in the message."""
+    """Answers every request, a WebSocket upgrade included, with the request echoed: 401 (429 under
+    /limited) with it in the error message, or under /content a completion whose answer it is."""
 
     protocol_version = "HTTP/1.1"
     received: list[str]  # set on the subclass made per server
@@ -33,8 +35,17 @@ class EchoHandler(http.server.BaseHTTPRequestHandler):
         lines = [self.requestline, self.path] + [f"{name}: {value}" for name, value in self.headers.items()]
         echoed = "\n".join(lines)
         self.received.append(echoed)
+        status, extra = 401, {}
         body = json.dumps({"error": {"message": f"rejected: {echoed}", "type": "invalid_request_error"}}).encode()
-        self.send_response(401)
+        if self.path.startswith("/limited/"):
+            status, extra = 429, {"Retry-After": "1"}
+            body = json.dumps({"error": {"message": f"slow down: {echoed}", "type": "rate_limit_error"}}).encode()
+        elif self.path.startswith("/content/"):
+            status = 200
+            body = json.dumps({"choices": [{"message": {"role": "assistant", "content": echoed}}]}).encode()
+        self.send_response(status)
+        for name, value in extra.items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Connection", "close")
@@ -74,8 +85,9 @@ def counter(metrics: str, target: str, transport: str, outcome: str) -> float:
 
 
 SERIES = [("sim", t, "success") for t in ("http", "http_sse", "websocket")] + \
-         [("echo", t, "http_error") for t in ("http", "http_sse", "websocket")] + \
-         [("echo-query", t, "http_error") for t in ("http", "websocket")]
+         [("echo", t, "auth_error") for t in ("http", "http_sse", "websocket")] + \
+         [("echo-query", t, "auth_error") for t in ("http", "websocket")] + \
+         [("echo-limited", "http", "rate_limited"), ("echo-content", "http", "content_mismatch")]
 
 
 @pytest.mark.parametrize("level", ["debug", "info", "warn", "error"])
@@ -108,6 +120,19 @@ targets:
     api_key_env: ECHO_KEY
     api_key_query: api_key
     headers: {{X-Probe-Tag: {header_value}}}
+  - name: echo-limited
+    base_url: http://127.0.0.1:{echo_port}/limited/v1
+    model: simulated-model
+    transports: [http]
+    api_key_env: ECHO_KEY
+    headers: {{X-Probe-Tag: {header_value}}}
+  - name: echo-content
+    base_url: http://127.0.0.1:{echo_port}/content/v1
+    model: simulated-model
+    transports: [http]
+    api_key_env: ECHO_KEY
+    headers: {{X-Probe-Tag: {header_value}}}
+    expect: {{regex: banana}}
 """)
     env = {"SIM_KEY": SIM_KEY, "ECHO_KEY": key, "PATH": "/usr/bin:/bin"}
     all_secrets = [(key, "sk-"), (header_value, "hdr-"), (query_value, "qry-"), (sim_header_value, "simhdr-")]
@@ -116,7 +141,7 @@ targets:
                            capture_output=True, text=True, env=env, timeout=30)
     assert check.returncode == 0, check.stderr
     check_output = check.stdout + check.stderr
-    assert "3 target(s), 8 series" in check_output
+    assert "5 target(s), 10 series" in check_output
 
     port = free_port()
     out_path, err_path = tmp_path / "stdout.log", tmp_path / "stderr.log"
@@ -163,7 +188,8 @@ targets:
         # The run really logged its start, its probes and its shutdown, so they were all checked above.
         assert "Starting service lifecycle" in run_output, run_output
         assert re.search(r"Signal caught|Service lifecycle ended", run_output), run_output
-        assert re.search(r"outcome=http_error target=echo-query", run_output), run_output
+        assert re.search(r"outcome=auth_error target=echo-query", run_output), run_output
+        assert re.search(r"outcome=content_mismatch target=echo-content", run_output), run_output
     if level in ("debug", "info", "warn"):
         assert "probe failed" in run_output, run_output
 

@@ -20,6 +20,7 @@ public struct Sidecar: Sendable {
         limits: EndpointLimits = EndpointLimits(),
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws {
+        AllocatorTuning.returnLargeBuffersToTheSystem()
         let gates = TargetGates()
         let metrics = ProbeMetrics(gates: gates)
         let board = ProbeStatusBoard(keys: config.seriesKeys)

@@ -111,7 +111,8 @@ final class WebSocketExchangeHandler: ChannelInboundHandler, RemovableChannelHan
                 }
                 message.append(contentsOf: frame.unmaskedData.readableBytesView)
                 if frame.fin {
-                    defer { message.removeAll(keepingCapacity: true) }
+                    // Keep the buffer for the next message unless an outsized one grew it.
+                    defer { message.removeAll(keepingCapacity: message.capacity <= 64 << 10) }
                     try receive(message, at: now)
                 }
             default:
