@@ -126,14 +126,9 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     private func finish() throws(ProbeFailure) {
-        if kind == .refusedUpgrade {
+        guard succeeded, kind != .refusedUpgrade else {
             var failure = ProbeFailure.httpStatus(status, message: DialectJSON.errorMessage(in: body))
-            failure.detail = "WebSocket upgrade refused: \(failure.detail)"
-            failure.rateLimit = report.rateLimit
-            throw failure
-        }
-        guard succeeded else {
-            var failure = ProbeFailure.httpStatus(status, message: DialectJSON.errorMessage(in: body))
+            if kind == .refusedUpgrade { failure.detail = "WebSocket upgrade refused: \(failure.detail)" }
             failure.rateLimit = report.rateLimit
             throw failure
         }
