@@ -6,9 +6,9 @@ import InferenceProbe
 struct InferenceProbeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inference-probe",
-        abstract: "Continuously probes OpenAI-compatible inference APIs over HTTP, SSE and WebSocket and serves Prometheus metrics.",
+        abstract: "Continuously probes LLM inference APIs over HTTP, SSE and WebSocket and serves Prometheus metrics.",
         version: BuildInfo.version,
-        subcommands: [RunCommand.self, CheckConfigCommand.self, SimulateCommand.self, DemoCommand.self],
+        subcommands: [RunCommand.self, CheckConfigCommand.self, SimulateCommand.self, DemoCommand.self, CompareCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }

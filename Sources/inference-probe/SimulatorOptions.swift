@@ -109,7 +109,8 @@ struct SimulatorOptions: ParsableArguments {
     }
 }
 
-/// A duration option written as in Prometheus: `200ms`, `1s`.
+/// A duration option written as in Prometheus (`200ms`, `1s`), or a decimal number of milliseconds or
+/// seconds (`7.8ms`, `1.5s`).
 struct DurationArgument: ExpressibleByArgument {
     var duration: Duration
 
@@ -118,8 +119,15 @@ struct DurationArgument: ExpressibleByArgument {
     }
 
     init?(argument: String) {
-        guard let duration = PrometheusDuration.parse(argument) else { return nil }
-        self.duration = duration
+        if let duration = PrometheusDuration.parse(argument) {
+            self.duration = duration
+        } else if argument.hasSuffix("ms"), let millis = Double(argument.dropLast(2)), millis >= 0 {
+            self.duration = .nanoseconds(Int64(millis * 1_000_000))
+        } else if argument.hasSuffix("s"), let seconds = Double(argument.dropLast()), seconds >= 0 {
+            self.duration = .nanoseconds(Int64(seconds * 1_000_000_000))
+        } else {
+            return nil
+        }
     }
 
     var defaultValueDescription: String { PrometheusDuration.format(duration) }
@@ -146,10 +154,10 @@ struct ProfileOverride: ExpressibleByArgument {
     func apply(to profile: inout LatencyProfile) throws {
         for (key, value) in settings {
             func duration() throws -> Duration {
-                guard let d = PrometheusDuration.parse(value) else {
+                guard let d = DurationArgument(argument: value) else {
                     throw ValidationError("--profile \(transport.rawValue): \(key)=\(value) is not a duration")
                 }
-                return d
+                return d.duration
             }
             func fraction() throws -> Double {
                 guard let f = Double(value), (0...1).contains(f) else {

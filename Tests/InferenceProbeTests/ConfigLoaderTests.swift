@@ -187,6 +187,21 @@ struct ConfigLoaderTests {
         #expect(config.targets[0].dailyBudget == 1.5 && config.targets[1].pricing == nil)
     }
 
+    @Test func statisticsWindows() throws {
+        let config = try ConfigLoader.parse("""
+            statistics: {windows: [1h, 5m, 15m]}
+            targets: [{name: a, base_url: "http://h/v1", model: m, transports: [http]}]
+            """, file: file)
+        #expect(config.windows == [.seconds(300), .seconds(900), .seconds(3600)])
+        #expect(try ConfigLoader.parse("targets: [{name: a, base_url: \"http://h/v1\", model: m, transports: [http]}]",
+                                       file: file).windows == [.seconds(300), .seconds(3600)])
+        let error = try #require(configError("""
+            statistics: {windows: [5m, 30s]}
+            targets: [{name: a, base_url: "http://h/v1", model: m, transports: [http]}]
+            """))
+        #expect(error.key == "statistics.windows[1]" && error.reason.contains("between 1m and 1d"), "\(error)")
+    }
+
     @Test(arguments: [
         ("prompt: a, prompts: [b]", "targets[0].prompt", "either prompt or prompts"),
         ("prompts: []", "targets[0].prompts", "at least one prompt"),

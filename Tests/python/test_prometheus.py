@@ -1,6 +1,8 @@
 """A real Prometheus server scrapes the demo sidecar, evaluates the bundled alert rules and answers
-every query of the bundled Grafana dashboard; promtool checks and unit-tests the rules."""
+every query of the bundled Grafana dashboard; promtool checks and unit-tests the rules, and the
+PrometheusRule manifest holds the same groups as alerts.yml."""
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -27,7 +29,7 @@ def dashboard_queries() -> list[str]:
     assert len(queries) >= 10
     return [q.replace("$__rate_interval", "1m").replace('=~"$target"', '=~".*"')
              .replace('=~"$model"', '=~".*"').replace('=~"$api"', '=~".*"')
-             .replace('=~"$transport"', '=~".*"') for q in queries]
+             .replace('=~"$transport"', '=~".*"').replace('=~"$window"', '=~".*"') for q in queries]
 
 
 def test_alert_rules_are_valid_and_pass_their_unit_tests():
@@ -35,8 +37,25 @@ def test_alert_rules_are_valid_and_pass_their_unit_tests():
     rules = ROOT / "deploy" / "prometheus"
     check = subprocess.run([promtool, "check", "rules", str(rules / "alerts.yml")], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
-    test = subprocess.run([promtool, "test", "rules", str(rules / "alerts_test.yml")], capture_output=True, text=True)
+    test = subprocess.run([promtool, "test", "rules", str(rules / "alerts_test.yml"),
+                           str(rules / "alerts_ttft_regression_test.yml")], capture_output=True, text=True)
     assert test.returncode == 0, test.stdout + test.stderr
+
+
+def test_prometheusrule_manifest_holds_the_groups_of_alerts_yml():
+    """deploy/kubernetes/prometheusrule.yaml is generated from alerts.yml (deploy/generate-prometheusrule.py)."""
+    groups = yaml.safe_load((ROOT / "deploy" / "prometheus" / "alerts.yml").read_text())["groups"]
+    (manifest,) = [d for d in yaml.safe_load_all((ROOT / "deploy" / "kubernetes" / "prometheusrule.yaml").read_text()) if d]
+    assert manifest["apiVersion"] == "monitoring.coreos.com/v1" and manifest["kind"] == "PrometheusRule"
+    assert manifest["spec"]["groups"] == groups, "run python3 deploy/generate-prometheusrule.py"
+
+
+def test_ttft_slo_rules_share_one_threshold():
+    """The TTFT threshold of the TTFT SLO is a bucket matcher repeated in one recording rule per window."""
+    rules = [r for g in yaml.safe_load((ROOT / "deploy" / "prometheus" / "alerts.yml").read_text())["groups"]
+             for r in g["rules"] if r.get("record", "").startswith("inference_probe:ttft_slo_errors:ratio_rate")]
+    assert len(rules) == 7
+    assert len({m for r in rules for m in re.findall(r'le=~?"[^"]*"', r["expr"])}) == 1, rules
 
 
 def test_dashboard_queries_are_valid_promql(tmp_path):
@@ -97,7 +116,9 @@ def test_prometheus_scrapes_the_sidecar_and_evaluates_rules_and_dashboard(demo, 
         status, body = http_get(f"{base}/api/v1/rules")
         groups = json.loads(body)["data"]["groups"]
         rules = [rule for group in groups for rule in group["rules"]]
-        assert len(rules) == 13
+        # 13 alerts, 4 objective constants, 8 TTFT regression rules (6 recording, 2 alerting), 18 SLO rules
+        # (14 error ratios, 4 burn-rate alerts).
+        assert len(rules) == 43
         assert all(rule["health"] == "ok" for rule in rules), rules
         # The healthy demo must not raise the availability or down alerts.
         firing = [a["labels"]["alertname"] for a in json.loads(http_get(f"{base}/api/v1/alerts")[1])["data"]["alerts"]]

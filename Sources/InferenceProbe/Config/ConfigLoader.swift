@@ -14,6 +14,8 @@ import Yams
 ///   nonce: false
 ///   max_tokens: 32
 ///   expect: {regex: "20", min_tokens: 10}
+/// statistics:        # optional
+///   windows: [5m, 1h]
 /// targets:
 ///   - name: openai
 ///     base_url: https://api.openai.com/v1
@@ -64,7 +66,7 @@ public enum ConfigLoader {
         } catch {
             throw ConfigError(file: file, key: "", reason: "YAML error: \(error)")
         }
-        let top = try YAMLConfigNode(node: root, file: file, path: "").mapping(allowed: ["global", "targets"])
+        let top = try YAMLConfigNode(node: root, file: file, path: "").mapping(allowed: ["global", "statistics", "targets"])
         var defaults = ProbeDefaults()
         if let global = top["global"] {
             defaults = try parseDefaults(try global.mapping(allowed: globalKeys), inheriting: defaults)
@@ -82,7 +84,27 @@ public enum ConfigLoader {
             }
             targets.append(target)
         }
-        return ProbeConfig(targets: targets)
+        var windows = ProbeConfig.defaultWindows
+        if let statistics = top["statistics"] {
+            windows = try parseWindows(try statistics.mapping(allowed: ["windows"])) ?? windows
+        }
+        return ProbeConfig(targets: targets, windows: windows)
+    }
+
+    /// `statistics: {windows: [5m, 1h]}`: one to four distinct windows of 1 minute to 1 day.
+    static func parseWindows(_ keys: [String: YAMLConfigNode]) throws(ConfigError) -> [Duration]? {
+        guard let node = keys["windows"] else { return nil }
+        var windows: [Duration] = []
+        for element in try node.sequence() {
+            let window = try element.positiveDuration()
+            guard window >= .seconds(60), window <= .seconds(86_400) else {
+                throw element.error("a window must be between 1m and 1d")
+            }
+            guard !windows.contains(window) else { throw element.error("window listed twice") }
+            windows.append(window)
+        }
+        guard (1...4).contains(windows.count) else { throw node.error("list one to four windows") }
+        return windows.sorted()
     }
 
     /// Reads the keys shared by `global:` and a target (a target's values override the global ones).

@@ -1,9 +1,15 @@
 /// The sidecar's whole configuration: what to probe, how often, and with what prompt.
 public struct ProbeConfig: Sendable {
     public var targets: [TargetConfig]
+    /// Sliding windows of the window statistics (`statistics.windows`), shortest first.
+    public var windows: [Duration]
 
-    public init(targets: [TargetConfig]) {
+    /// 5 minutes and 1 hour.
+    public static let defaultWindows: [Duration] = [.seconds(300), .seconds(3600)]
+
+    public init(targets: [TargetConfig], windows: [Duration] = defaultWindows) {
         self.targets = targets
+        self.windows = windows
     }
 
     /// Every target x transport series, in configuration order.

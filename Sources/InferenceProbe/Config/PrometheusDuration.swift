@@ -23,10 +23,16 @@ public enum PrometheusDuration {
         return .milliseconds(total)
     }
 
-    /// Formats a duration the way `parse` reads it, in whole seconds or milliseconds.
+    /// Formats a duration the way `parse` reads it, in the largest units that divide it: `1h`, `5m`,
+    /// `1m30s`, `15s`, `250ms`.
     public static func format(_ duration: Duration) -> String {
-        let millis = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-        if millis % 1000 != 0 { return "\(millis)ms" }
-        return "\(millis / 1000)s"
+        var millis = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        guard millis > 0 else { return "0s" }
+        var text = ""
+        for (unit, size) in [("h", Int64(3_600_000)), ("m", 60_000), ("s", 1000), ("ms", 1)] where millis >= size {
+            text += "\(millis / size)\(unit)"
+            millis %= size
+        }
+        return text
     }
 }

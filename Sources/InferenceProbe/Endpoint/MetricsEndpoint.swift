@@ -3,15 +3,16 @@ import HummingbirdCore
 import Logging
 import NIOCore
 
-/// The sidecar's HTTP endpoint: `/metrics` (Prometheus text format), `/-/healthy`, `/-/ready` and a
-/// plain-text status page at `/`.
+/// The sidecar's HTTP endpoint: `/metrics` (Prometheus text format), `/-/healthy`, `/-/ready` and the
+/// status page at `/` (HTML for browsers, plain text for `curl` and `Accept: text/plain`).
 public enum MetricsEndpoint {
     /// Content type of the Prometheus text exposition format.
     static let metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
 
     /// Builds the endpoint's application; `onListening` receives the bound port (useful with port 0).
     public static func application(
-        address: ListenAddress, metrics: ProbeMetrics, board: ProbeStatusBoard, logger: Logger,
+        address: ListenAddress, metrics: ProbeMetrics, board: ProbeStatusBoard, statistics: WindowedStatistics,
+        logger: Logger,
         limits: EndpointLimits = EndpointLimits(),
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
@@ -27,8 +28,12 @@ public enum MetricsEndpoint {
                 ? text(Array("Ready.\n".utf8))
                 : text(Array("Not ready: the scheduler is not running.\n".utf8), status: .serviceUnavailable)
         }
-        router.get("/") { _, _ in
-            text(Array(board.renderText().utf8))
+        let page = StatusPage(board: board, statistics: statistics)
+        router.get("/") { request, _ in
+            guard request.headers[.accept]?.contains("text/html") == true else {
+                return text(Array(board.renderText().utf8))
+            }
+            return text(Array(page.render().utf8), contentType: "text/html; charset=utf-8")
         }
         return Application(
             router: router,

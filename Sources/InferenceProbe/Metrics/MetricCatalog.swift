@@ -56,6 +56,26 @@ enum MetricCatalog {
         "websocket_reconnects", unit: "total",
         "Persistent WebSocket connections replaced, by why the old one closed: pong_timeout, server_close, error, session_age.") }
 
+    static var windowProbes: MetricNameDescriptor { name(
+        "window_probes", unit: "", "Probes finished in the sliding window (label window).") }
+    static var windowAvailability: MetricNameDescriptor { name(
+        "window_availability", unit: "ratio", "Successful probes / probes in the sliding window.") }
+
+    /// The window gauges of each figure (labels `window` and `stat`: mean, stddev, p50, p90, p99, min, max),
+    /// computed exactly over the successful probes of the window. Gauges, not histograms.
+    static var windowFigures: [(descriptor: MetricNameDescriptor, figure: KeyPath<WindowSnapshot, SampleSummary?>)] {
+        [(windowFigure("time_to_first_token", unit: "seconds", "time to first token"), \.timeToFirstToken),
+         (windowFigure("inter_token_latency", unit: "seconds", "gaps between output chunks"), \.interTokenLatency),
+         (windowFigure("request_duration", unit: "seconds", "end-to-end duration"), \.duration),
+         (windowFigure("output_tokens_per_second", unit: "", "output tokens per second"), \.tokensPerSecond),
+         (windowFigure("connection_setup", unit: "seconds", "connection setup of probes that opened one"), \.connectionSetup)]
+    }
+
+    private static func windowFigure(_ metric: String, unit: String, _ what: String) -> MetricNameDescriptor {
+        name("window_" + metric, unit: unit,
+             "Sliding-window statistic (label stat: mean, stddev, p50, p90, p99, min, max) of the \(what); a gauge, exact over the window's successful probes.")
+    }
+
     /// Every histogram with its buckets.
     static var histograms: [(MetricNameDescriptor, [Double])] {
         [(connectionSetup, connectBuckets), (timeToFirstByte, ttftBuckets), (timeToFirstToken, ttftBuckets),

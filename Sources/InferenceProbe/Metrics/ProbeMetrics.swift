@@ -1,7 +1,7 @@
 import Foundation
 import Prometheus
 
-/// The Prometheus series the sidecar exports (see `MetricCatalog`), fed one `ProbeEvent` at a time.
+/// The Prometheus series the sidecar exports (see `MetricCatalog`), fed one result or skip at a time.
 ///
 /// Every per-probe series carries `target`, `model`, `api` and `transport`; per-target series (backoff,
 /// rate limits, daily cost) carry `target`, `model` and `api`. Names follow Prometheus conventions (base
@@ -11,10 +11,14 @@ public final class ProbeMetrics: Sendable {
     private typealias M = MetricCatalog
     /// Gates whose status is read into gauges at every scrape.
     private let gates: TargetGates?
+    /// Window statistics read into gauges at every scrape.
+    private let statistics: WindowedStatistics?
 
-    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), gates: TargetGates? = nil) {
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), gates: TargetGates? = nil,
+                statistics: WindowedStatistics? = nil) {
         self.registry = registry
         self.gates = gates
+        self.statistics = statistics
         registry.makeGauge(descriptor: M.buildInfo, labels: [("version", BuildInfo.version)]).set(1.0)
     }
 
@@ -42,6 +46,17 @@ public final class ProbeMetrics: Sendable {
         for (name, buckets) in M.histograms {
             registry.unregisterValueHistogram(registry.makeValueHistogram(descriptor: name, labels: labels, buckets: buckets))
         }
+        for window in statistics?.windows ?? [] {
+            let windowLabels = labels + [("window", WindowedStatistics.label(window))]
+            for gauge in [M.windowProbes, M.windowAvailability] {
+                registry.unregisterGauge(registry.makeGauge(descriptor: gauge, labels: windowLabels))
+            }
+            for figure in M.windowFigures {
+                for stat in SampleSummary.Stat.allCases {
+                    registry.unregisterGauge(registry.makeGauge(descriptor: figure.descriptor, labels: windowLabels + [("stat", stat.rawValue)]))
+                }
+            }
+        }
     }
 
     /// The counters every key has from the start.
@@ -60,14 +75,9 @@ public final class ProbeMetrics: Sendable {
         [("target", key.target), ("model", key.model), ("api", key.api)]
     }
 
-    /// Records what the scheduler reported.
-    public func record(_ event: ProbeEvent) {
-        switch event {
-        case .finished(let result):
-            record(result, ProbeMeasurement(result))
-        case .skipped(let key, let reason):
-            registry.makeCounter(descriptor: M.probesSkipped, labels: key.labels + [("reason", reason.rawValue)]).increment()
-        }
+    /// Counts a scheduled probe that was not sent.
+    public func recordSkip(_ key: SeriesKey, _ reason: SkipReason) {
+        registry.makeCounter(descriptor: M.probesSkipped, labels: key.labels + [("reason", reason.rawValue)]).increment()
     }
 
     /// Records one finished probe and the figures derived from it.
@@ -116,9 +126,10 @@ public final class ProbeMetrics: Sendable {
         }
     }
 
-    /// The registry in the Prometheus text exposition format, with the gates' gauges read just now.
+    /// The registry in the Prometheus text exposition format, with the gates' and windows' gauges read just now.
     public func exposition() -> [UInt8] {
         refreshGateGauges()
+        refreshWindowGauges()
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16 << 10)
         registry.emit(into: &buffer)
@@ -138,6 +149,31 @@ public final class ProbeMetrics: Sendable {
                 registry.makeGauge(descriptor: M.budgetExhausted, labels: labels).set(status.budgetExhausted ? 1.0 : 0.0)
             }
         }
+    }
+
+    /// Sets every window gauge from the statistics; a figure without samples in a window is removed
+    /// (absent, not a stale value).
+    private func refreshWindowGauges() {
+        guard let statistics else { return }
+        for (key, windows) in statistics.snapshots() {
+            for (window, snapshot) in windows {
+                let labels = key.labels + [("window", WindowedStatistics.label(window))]
+                registry.makeGauge(descriptor: M.windowProbes, labels: labels).set(Double(snapshot.probes))
+                set(M.windowAvailability, labels, snapshot.availability)
+                for figure in M.windowFigures {
+                    let summary = snapshot[keyPath: figure.figure]
+                    for stat in SampleSummary.Stat.allCases {
+                        set(figure.descriptor, labels + [("stat", stat.rawValue)], summary?[stat])
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sets a gauge, or removes it for `nil`.
+    private func set(_ name: MetricNameDescriptor, _ labels: [(String, String)], _ value: Double?) {
+        let gauge = registry.makeGauge(descriptor: name, labels: labels)
+        if let value { gauge.set(value) } else { registry.unregisterGauge(gauge) }
     }
 
     private func observe(_ name: MetricNameDescriptor, _ labels: [(String, String)], _ buckets: [Double], _ value: Double?) {

@@ -13,6 +13,7 @@ struct ProbingService: Service, CustomStringConvertible {
     let keys: [SeriesKey]
     let metrics: ProbeMetrics
     let board: ProbeStatusBoard
+    let statistics: WindowedStatistics
     let logger: Logger
     let reload: Reload?
 
@@ -45,6 +46,7 @@ struct ProbingService: Service, CustomStringConvertible {
                 for key in keys where !nextKeys.contains(key) { metrics.forget(key) }
                 for key in nextKeys { metrics.register(key) }
                 board.setKeys(nextKeys)
+                statistics.keep(only: Set(nextKeys))
                 logger.info("configuration reloaded", metadata: ["series": "\(nextKeys.count)"])
                 (scheduler, keys) = (next, nextKeys)
             }

@@ -8,6 +8,7 @@ import ServiceLifecycle
 public struct Sidecar: Sendable {
     public let metrics: ProbeMetrics
     public let board: ProbeStatusBoard
+    public let statistics: WindowedStatistics
     let probing: ProbingService
     let endpoint: any Service
 
@@ -22,18 +23,28 @@ public struct Sidecar: Sendable {
     ) throws {
         AllocatorTuning.returnLargeBuffersToTheSystem()
         let gates = TargetGates()
-        let metrics = ProbeMetrics(gates: gates)
+        let statistics = WindowedStatistics(windows: config.windows)
+        let metrics = ProbeMetrics(gates: gates, statistics: statistics)
         let board = ProbeStatusBoard(keys: config.seriesKeys)
         for key in config.seriesKeys { metrics.register(key) }
         let sink: @Sendable (ProbeEvent) -> Void = { event in
-            metrics.record(event)
-            board.record(event)
+            switch event {
+            case .finished(let result):
+                let measurement = ProbeMeasurement(result)
+                metrics.record(result, measurement)
+                board.record(result, measurement)
+                statistics.record(result, measurement)
+            case .skipped(let key, let reason):
+                metrics.recordSkip(key, reason)
+                board.recordSkip(key, reason)
+            }
         }
         let scheduler = try ProbeScheduler(config: config, group: group, logger: logger, gates: gates, sink: sink)
         self.metrics = metrics
         self.board = board
+        self.statistics = statistics
         self.probing = ProbingService(
-            initial: scheduler, keys: config.seriesKeys, metrics: metrics, board: board, logger: logger,
+            initial: scheduler, keys: config.seriesKeys, metrics: metrics, board: board, statistics: statistics, logger: logger,
             reload: reload.map { load in
                 { @Sendable in
                     let config = try load()
@@ -42,7 +53,7 @@ public struct Sidecar: Sendable {
                 }
             })
         self.endpoint = MetricsEndpoint.application(
-            address: listen, metrics: metrics, board: board, logger: logger, limits: limits, onListening: onListening)
+            address: listen, metrics: metrics, board: board, statistics: statistics, logger: logger, limits: limits, onListening: onListening)
     }
 
     /// The probing (scheduler and reloads) and the HTTP endpoint.

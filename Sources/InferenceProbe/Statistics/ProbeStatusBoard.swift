@@ -12,6 +12,8 @@ public final class ProbeStatusBoard: Sendable {
         public var failures: Int
         /// Why the probes due since the last one were skipped, if they were.
         public var paused: SkipReason?
+        /// The latest failed probe, which may be older than `result`.
+        public var lastFailure: (outcome: ProbeOutcome, detail: String, at: Date)?
     }
 
     /// The configured series and their latest entries, changed together under one lock.
@@ -44,14 +46,9 @@ public final class ProbeStatusBoard: Sendable {
         running.withLockedValue { $0 = value }
     }
 
-    /// Records what the scheduler reported.
-    public func record(_ event: ProbeEvent) {
-        switch event {
-        case .finished(let result):
-            record(result, ProbeMeasurement(result))
-        case .skipped(let key, let reason):
-            series.withLockedValue { series in series.entries[key]?.paused = reason }
-        }
+    /// Marks a series paused (its due probes skipped) until its next probe.
+    public func recordSkip(_ key: SeriesKey, _ reason: SkipReason) {
+        series.withLockedValue { series in series.entries[key]?.paused = reason }
     }
 
     public func record(_ result: ProbeResult, _ measurement: ProbeMeasurement, at date: Date = Date()) {
@@ -63,7 +60,10 @@ public final class ProbeStatusBoard: Sendable {
             entry.finishedAt = date
             entry.probes += 1
             entry.paused = nil
-            if result.outcome != .success { entry.failures += 1 }
+            if result.outcome != .success {
+                entry.failures += 1
+                entry.lastFailure = (result.outcome, result.detail ?? "", date)
+            }
             series.entries[result.key] = entry
         }
     }

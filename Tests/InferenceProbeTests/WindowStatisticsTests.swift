@@ -1,0 +1,139 @@
+import Foundation
+import InferenceProbe
+import InferenceSimulator
+import Testing
+
+/// Window statistics: exact summaries, bounded histories, and the exported gauges against a known
+/// distribution of injected delays.
+@Suite("Window statistics")
+struct WindowStatisticsTests {
+    let key = SeriesKey(target: "t", model: "m", transport: "http_sse")
+
+    @Test func summaryIsExact() throws {
+        let summary = try #require(SampleSummary((1...100).map(Double.init).shuffled()))
+        #expect(summary.count == 100 && summary.mean == 50.5 && summary.min == 1 && summary.max == 100)
+        #expect(summary.p50 == 50 && summary.p90 == 90 && summary.p99 == 99, "nearest rank")
+        #expect(abs(summary.stddev - 29.011491975882016) < 1e-9, "sample standard deviation")
+        #expect(SampleSummary([]) == nil)
+        #expect(SampleSummary([7])?.stddev == 0)
+    }
+
+    /// A streamed success at `ttft` seconds with `gaps` inter-token gaps.
+    func result(ttft: Double, gaps: [Double] = [0.01], success: Bool = true, at start: ProbeInstant) -> ProbeResult {
+        var timeline = ProbeTimeline(started: start)
+        timeline.requestStarted = start
+        var instant = start + .nanoseconds(Int64(ttft * 1e9))
+        timeline.tokens = [instant]
+        for gap in gaps {
+            instant += .nanoseconds(Int64(gap * 1e9))
+            timeline.tokens.append(instant)
+        }
+        timeline.ended = instant
+        var result = ProbeResult(key: key, timeline: timeline, streamed: true)
+        result.outcome = success ? .success : .serverError
+        result.contentChunks = timeline.tokens.count
+        return result
+    }
+
+    @Test func windowsCountOnlyTheirProbes() throws {
+        let statistics = WindowedStatistics(windows: [.seconds(60), .seconds(600)])
+        let t0 = ContinuousClock.now
+        // 10 probes 2 minutes ago (100 ms, one failed), then 5 in the last minute (200 ms).
+        for index in 0..<10 {
+            let probe = result(ttft: 0.1, success: index != 0, at: t0)
+            statistics.record(probe, ProbeMeasurement(probe), at: t0)
+        }
+        let now = t0 + .seconds(120)
+        for _ in 0..<5 {
+            let probe = result(ttft: 0.2, gaps: [0.02, 0.02], at: now)
+            statistics.record(probe, ProbeMeasurement(probe), at: now)
+        }
+        let minute = statistics.snapshot(key, window: .seconds(60), now: now)
+        #expect(minute.probes == 5 && minute.availability == 1)
+        #expect(abs(try #require(minute.timeToFirstToken?.mean) - 0.2) < 1e-6)
+        #expect(minute.interTokenLatency?.count == 10)
+        let tenMinutes = statistics.snapshot(key, window: .seconds(600), now: now)
+        #expect(tenMinutes.probes == 15 && tenMinutes.availability == 14.0 / 15)
+        #expect(tenMinutes.timeToFirstToken?.count == 14 && tenMinutes.interTokenLatency?.count == 19)
+        // After the longest window the old probes are gone.
+        let later = now + .seconds(590)
+        let probe = result(ttft: 0.3, at: later)
+        statistics.record(probe, ProbeMeasurement(probe), at: later)
+        #expect(statistics.snapshot(key, window: .seconds(600), now: later).probes == 6)
+    }
+
+    /// The HTML page escapes what targets say (a failure detail is a server's text).
+    @Test func statusPageEscapesAndHasATablePerTarget() {
+        let board = ProbeStatusBoard(keys: [key, SeriesKey(target: "t", model: "m", transport: "websocket")])
+        let statistics = WindowedStatistics()
+        let now = ContinuousClock.now
+        for ttft in [0.1, 0.12, 0.11] {
+            let probe = result(ttft: ttft, at: now)
+            board.record(probe, ProbeMeasurement(probe))
+            statistics.record(probe, ProbeMeasurement(probe), at: now)
+        }
+        var failed = result(ttft: 0.1, success: false, at: now)
+        failed.detail = "<script>alert(1)</script> & more"
+        board.record(failed, ProbeMeasurement(failed))
+        let html = StatusPage(board: board, statistics: statistics).render()
+        #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; more") && !html.contains("<script>"))
+        #expect(html.contains(#"<table class="comparison" data-target="t">"#))
+        #expect(html.contains(#"<tr class="transport" data-transport="http_sse">"#) && html.contains(#"data-transport="websocket""#))
+        #expect(html.contains("<polyline"), "three TTFTs make a sparkline")
+        #expect(html.contains(#"<meta http-equiv="refresh" content="10">"#) && !html.contains("src=") && !html.contains("<link"))
+    }
+
+    @Test func historyIsBounded() {
+        let statistics = WindowedStatistics(windows: [.seconds(3600)])
+        let now = ContinuousClock.now
+        let gaps = Array(repeating: 0.001, count: 16)
+        for _ in 0..<4200 {
+            let probe = result(ttft: 0.05, gaps: gaps, at: now)
+            statistics.record(probe, ProbeMeasurement(probe), at: now)
+        }
+        let window = statistics.snapshot(key, window: .seconds(3600), now: now)
+        #expect(window.probes == 4096, "at most 4,096 probes are kept")
+        #expect(window.interTokenLatency?.count == 65_536, "at most 65,536 gaps are kept")
+    }
+
+    /// TTFT injected as a normal distribution (100 ms, σ 20 ms) and a 20% error rate: after 400 probes the
+    /// exported gauges match the distribution within the sampling error plus the prober's overhead.
+    @Test func exportedStatisticsMatchTheInjectedDistribution() async throws {
+        var settings = fixedSettings(ttft: .milliseconds(100), interToken: .milliseconds(1), tokens: 5)
+        settings.defaultProfile.timeToFirstToken = Delay(mean: .milliseconds(100), spread: .milliseconds(20))
+        settings.defaultProfile.errorRate = 0.2
+        let statistics = WindowedStatistics()
+        let metrics = ProbeMetrics(statistics: statistics)
+        try await withSimulator(settings) { port in
+            let target = loopbackTarget(port: port, transports: ["http_sse"])
+            var probers: [any TransportProber] = []
+            for _ in 0..<8 { probers.append(try await makeProber("http_sse", target)) }
+            for _ in 0..<50 {
+                await withTaskGroup(of: ProbeResult.self) { group in
+                    for prober in probers { group.addTask { await prober.probe() } }
+                    for await result in group { statistics.record(result, ProbeMeasurement(result)) }
+                }
+            }
+        }
+        let text = String(decoding: metrics.exposition(), as: UTF8.self)
+        func gauge(_ name: String, stat: String? = nil, window: String = "1h") throws -> Double {
+            let labels = #"target="sim",model="simulated-model",api="chat_completions",transport="http_sse",window="\#(window)""#
+                + (stat.map { #",stat="\#($0)""# } ?? "")
+            let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("\(name){\(labels)} ") }, "\(name) \(stat ?? "")")
+            return try #require(Double(line.split(separator: " ").last!))
+        }
+        let ttft = "inference_probe_window_time_to_first_token_seconds"
+        #expect(try gauge("inference_probe_window_probes") == 400)
+        let availability = try gauge("inference_probe_window_availability_ratio")
+        #expect(abs(availability - 0.8) < 0.06, "20% injected errors: \(availability)")
+        // Sampling error of 320 draws (3 standard errors) plus up to 5 ms of overhead on a loaded debug build.
+        let mean = try gauge(ttft, stat: "mean"), stddev = try gauge(ttft, stat: "stddev")
+        #expect(mean > 0.0966 && mean < 0.1084 + 0.005, "mean \(mean)")
+        #expect(stddev > 0.0166 && stddev < 0.0234 + 0.003, "stddev \(stddev)")
+        let p50 = try gauge(ttft, stat: "p50"), p90 = try gauge(ttft, stat: "p90"), p99 = try gauge(ttft, stat: "p99")
+        #expect(p50 > 0.095 && p50 < 0.110, "p50 \(p50)")
+        #expect(p90 > 0.118 && p90 < 0.136, "p90 \(p90) (normal: 125.6 ms)")
+        #expect(p99 > 0.130 && p99 < 0.170, "p99 \(p99) (normal: 146.5 ms)")
+        #expect(try gauge(ttft, stat: "min") <= p50 && p99 <= (try gauge(ttft, stat: "max")))
+    }
+}
