@@ -29,11 +29,11 @@ struct ProbeHistory {
     mutating func record(_ result: ProbeResult, _ measurement: ProbeMeasurement, at now: ProbeInstant, keeping horizon: Duration) {
         let success = result.outcome == .success
         let newGaps = success ? measurement.interTokenLatencies.suffix(Self.maxGaps) : []
+        if samples.count == Self.maxProbes { dropOldest() }
         for gap in newGaps {
             if gaps.count == Self.maxGaps { gaps.removeFirst() }
             gaps.append(Float(gap))
         }
-        if samples.count == Self.maxProbes { dropOldest() }
         samples.append(Sample(
             at: now, success: success, timeToFirstToken: measurement.timeToFirstToken.map(Float.init),
             duration: measurement.duration.map(Float.init), tokensPerSecond: measurement.outputTokensPerSecond.map(Float.init),
