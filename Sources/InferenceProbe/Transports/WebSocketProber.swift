@@ -28,7 +28,8 @@ public actor WebSocketProber: TransportProber {
     private let key: SeriesKey
     private let connector: ProbeConnector
     private let dialect: any APIDialect
-    private let prompts: PromptRotation
+    /// The request messages, one set per prompt.
+    private let requests: PromptRotation<[[UInt8]]>
     private var session: Session?
     /// Why the last session ended, reported by the probe that opens the next one.
     private var closedBecause: ReconnectReason?
@@ -38,7 +39,8 @@ public actor WebSocketProber: TransportProber {
         self.key = target.seriesKey(transport: Self.name)
         self.connector = try ProbeConnector(target: target, group: group)
         self.dialect = target.dialect
-        self.prompts = PromptRotation(target.settings)
+        let dialect = self.dialect
+        self.requests = PromptRotation(target.settings) { dialect.websocketRequest(prompt: $0) }
     }
 
     public func probe() async -> ProbeResult {
@@ -53,7 +55,7 @@ public actor WebSocketProber: TransportProber {
         var result = ProbeResult(
             key: key, timeline: ProbeTimeline(started: .now), streamed: true, connectionReused: session != nil)
         let deadline = result.timeline.started + target.timeout
-        let prompt = prompts.next()
+        let (prompt, request) = requests.next()
         result.estimatedInputTokens = ProbeResult.estimatedTokens(of: prompt)
         do {
             let session: Session
@@ -66,7 +68,6 @@ public actor WebSocketProber: TransportProber {
                 result.reconnectReason = closedBecause
                 closedBecause = nil
             }
-            let request = dialect.websocketRequest(prompt: prompt)
             let exchange = session.channel.eventLoop.makePromise(of: ExchangeReport.self)
             let timer = session.channel.armDeadline(deadline, what: "stream") { exchange.fail($0) }
             defer { timer.cancel() }

@@ -8,7 +8,8 @@ struct HTTPRoundTrip: Sendable {
     let streaming: Bool
     let dialect: any APIDialect
     let connector: ProbeConnector
-    let prompts: PromptRotation
+    /// The request bodies, one per prompt.
+    let bodies: PromptRotation<[UInt8]>
     /// The request head, the same for every probe but for its Content-Length.
     let request: PreparedRequest
 
@@ -18,7 +19,8 @@ struct HTTPRoundTrip: Sendable {
         self.streaming = streaming
         self.dialect = target.dialect
         self.connector = try ProbeConnector(target: target, group: group)
-        self.prompts = PromptRotation(target.settings)
+        let (dialect, streaming) = (self.dialect, streaming)
+        self.bodies = PromptRotation(target.settings) { dialect.httpBody(streaming: streaming, prompt: $0) }
         self.request = PreparedRequest(head: Self.head(for: target, dialect: dialect, streaming: streaming))
     }
 
@@ -27,9 +29,8 @@ struct HTTPRoundTrip: Sendable {
         let deadline = result.timeline.started + target.timeout
         let eventLoop = connector.group.next()
         let exchange = eventLoop.makePromise(of: ExchangeReport.self)
-        let prompt = prompts.next()
+        let (prompt, body) = bodies.next()
         result.estimatedInputTokens = ProbeResult.estimatedTokens(of: prompt)
-        let body = dialect.httpBody(streaming: streaming, prompt: prompt)
         let head = request.head(bodyLength: body.count)
         let kind: HTTPExchangeHandler.BodyKind = streaming ? .serverSentEvents : .json
         let (dialect, settings, streaming) = (self.dialect, target.settings, self.streaming)
