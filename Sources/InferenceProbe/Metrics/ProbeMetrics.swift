@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Prometheus
 
 /// The Prometheus series the sidecar exports (see `MetricCatalog`), fed one result or skip at a time.
@@ -13,6 +14,14 @@ public final class ProbeMetrics: Sendable {
     private let gates: TargetGates?
     /// Window statistics read into gauges at every scrape.
     private let statistics: WindowedStatistics?
+    /// What the last scrape set from the gates and the windows (targets' labels, series): a scrape racing a
+    /// reload must not leave the series of a removed target behind. Its lock also keeps scrapes in turn.
+    private let scraped = NIOLockedValueBox(ScrapedSeries())
+
+    private struct ScrapedSeries {
+        var gateLabels: [[(String, String)]] = []
+        var windowKeys: Set<SeriesKey> = []
+    }
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), gates: TargetGates? = nil,
                 statistics: WindowedStatistics? = nil) {
@@ -26,6 +35,16 @@ public final class ProbeMetrics: Sendable {
     public func register(_ key: SeriesKey) {
         for labels in counterLabels(key) {
             _ = registry.makeCounter(descriptor: labels.0, labels: labels.1)
+        }
+    }
+
+    /// Swaps the series after a reload: `change` (dropping the old series' statistics) and the removal and
+    /// registration happen between two scrapes, never during one.
+    public func replace(_ old: [SeriesKey], with new: [SeriesKey], while change: () -> Void = {}) {
+        scraped.withLockedValue { _ in
+            change()
+            for key in old where !new.contains(key) { forget(key) }
+            for key in new { register(key) }
         }
     }
 
@@ -46,8 +65,12 @@ public final class ProbeMetrics: Sendable {
         for (name, buckets) in M.histograms {
             registry.unregisterValueHistogram(registry.makeValueHistogram(descriptor: name, labels: labels, buckets: buckets))
         }
+        forgetWindowGauges(key)
+    }
+
+    private func forgetWindowGauges(_ key: SeriesKey) {
         for window in statistics?.windows ?? [] {
-            let windowLabels = labels + [("window", WindowedStatistics.label(window))]
+            let windowLabels = key.labels + [("window", WindowedStatistics.label(window))]
             for gauge in [M.windowProbes, M.windowAvailability] {
                 registry.unregisterGauge(registry.makeGauge(descriptor: gauge, labels: windowLabels))
             }
@@ -56,6 +79,12 @@ public final class ProbeMetrics: Sendable {
                     registry.unregisterGauge(registry.makeGauge(descriptor: figure.descriptor, labels: windowLabels + [("stat", stat.rawValue)]))
                 }
             }
+        }
+    }
+
+    private func forgetGateGauges(_ labels: [(String, String)]) {
+        for gauge in [M.backoffRemaining, M.dailyCost, M.budgetExhausted] {
+            registry.unregisterGauge(registry.makeGauge(descriptor: gauge, labels: labels))
         }
     }
 
@@ -128,18 +157,25 @@ public final class ProbeMetrics: Sendable {
 
     /// The registry in the Prometheus text exposition format, with the gates' and windows' gauges read just now.
     public func exposition() -> [UInt8] {
-        refreshGateGauges()
-        refreshWindowGauges()
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(16 << 10)
-        registry.emit(into: &buffer)
-        return buffer
+        scraped.withLockedValue { scraped in
+            refreshGateGauges(&scraped)
+            refreshWindowGauges(&scraped)
+            var buffer: [UInt8] = []
+            buffer.reserveCapacity(16 << 10)
+            registry.emit(into: &buffer)
+            return buffer
+        }
     }
 
-    private func refreshGateGauges() {
+    /// Sets the gates' gauges, and removes those of gates gone since the last scrape.
+    private func refreshGateGauges(_ scraped: inout ScrapedSeries) {
         guard let gates else { return }
-        for gate in gates.all() {
-            let status = gate.status()
+        let statuses = gates.all().map { $0.status() }
+        for gone in scraped.gateLabels where !statuses.contains(where: { $0.labels.elementsEqual(gone) { $0 == $1 } }) {
+            forgetGateGauges(gone)
+        }
+        scraped.gateLabels = statuses.map(\.labels)
+        for status in statuses {
             let labels = status.labels
             registry.makeGauge(descriptor: M.backoffRemaining, labels: labels).set(status.backoffRemaining)
             if status.priced {
@@ -153,9 +189,13 @@ public final class ProbeMetrics: Sendable {
 
     /// Sets every window gauge from the statistics; a figure without samples in a window is removed
     /// (absent, not a stale value).
-    private func refreshWindowGauges() {
+    private func refreshWindowGauges(_ scraped: inout ScrapedSeries) {
         guard let statistics else { return }
-        for (key, windows) in statistics.snapshots() {
+        let snapshots = statistics.snapshots()
+        let current = Set(snapshots.map(\.key))
+        for gone in scraped.windowKeys.subtracting(current) { forgetWindowGauges(gone) }
+        scraped.windowKeys = current
+        for (key, windows) in snapshots {
             for (window, snapshot) in windows {
                 let labels = key.labels + [("window", WindowedStatistics.label(window))]
                 registry.makeGauge(descriptor: M.windowProbes, labels: labels).set(Double(snapshot.probes))

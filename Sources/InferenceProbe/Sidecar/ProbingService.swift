@@ -43,10 +43,8 @@ struct ProbingService: Service, CustomStringConvertible {
                     return first
                 }
                 guard case .replace(let next, let nextKeys) = step else { return }
-                for key in keys where !nextKeys.contains(key) { metrics.forget(key) }
-                for key in nextKeys { metrics.register(key) }
+                metrics.replace(keys, with: nextKeys) { statistics.keep(only: Set(nextKeys)) }
                 board.setKeys(nextKeys)
-                statistics.keep(only: Set(nextKeys))
                 logger.info("configuration reloaded", metadata: ["series": "\(nextKeys.count)"])
                 (scheduler, keys) = (next, nextKeys)
             }
