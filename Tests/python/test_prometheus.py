@@ -131,3 +131,24 @@ def test_prometheus_scrapes_the_sidecar_and_evaluates_rules_and_dashboard(demo, 
         assert "InferenceProbeTargetDown" not in firing and "InferenceProbeAvailabilityLow" not in firing
     finally:
         server.stop()
+
+
+def test_metrics_are_gzipped_when_the_scraper_asks(demo):
+    """Prometheus sends `Accept-Encoding: gzip` on every scrape; other clients get plain text."""
+    import gzip
+    import urllib.request
+    _, base = demo
+    time.sleep(3)  # a few probes, so every kind of series is there
+    request = urllib.request.Request(f"{base}/metrics", headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.headers["Content-Encoding"] == "gzip"
+        assert "Accept-Encoding" in response.headers["Vary"]
+        compressed = response.read()
+    unzipped = gzip.decompress(compressed).decode()
+    status, plain = http_get(f"{base}/metrics")
+    assert status == 200
+    names = lambda text: {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and line[0] != "#"}
+    assert names(unzipped) <= names(plain) and len(names(unzipped)) > 20  # the later scrape may have more
+    assert len(compressed) * 5 < len(unzipped), (len(compressed), len(unzipped))
+    check = subprocess.run([require(PROMTOOL), "check", "metrics"], input=unzipped, capture_output=True, text=True)
+    assert check.returncode == 0 and not check.stdout.strip(), check.stdout + check.stderr

@@ -1,9 +1,12 @@
+import CompressNIO
 import Hummingbird
+import CompressNIO
 import HummingbirdCore
 import Logging
 import NIOCore
 
-/// The sidecar's HTTP endpoint: `/metrics` (Prometheus text format), `/-/healthy`, `/-/ready` and the
+/// The sidecar's HTTP endpoint: `/metrics` (Prometheus text format, gzipped when the scraper accepts it),
+/// `/-/healthy`, `/-/ready` and the
 /// status page at `/` (HTML for browsers, plain text for `curl` and `Accept: text/plain`).
 public enum MetricsEndpoint {
     /// Content type of the Prometheus text exposition format.
@@ -17,8 +20,17 @@ public enum MetricsEndpoint {
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = Router()
-        router.get("metrics") { _, _ in
-            text(metrics.exposition(), contentType: metricsContentType)
+        router.get("metrics") { request, _ in
+            let exposition = metrics.exposition()
+            // Prometheus asks for gzip on every scrape; the text format compresses about tenfold.
+            guard request.headers[.acceptEncoding]?.contains("gzip") == true else {
+                return text(exposition, contentType: metricsContentType)
+            }
+            var plain = ByteBuffer(bytes: exposition)
+            let compressed = try plain.compress(with: .gzip())
+            return Response(status: .ok, headers: [.contentType: metricsContentType, .contentEncoding: "gzip",
+                                                   .vary: "Accept-Encoding"],
+                            body: ResponseBody(byteBuffer: compressed))
         }
         router.get("-/healthy") { _, _ in
             text(Array("Healthy.\n".utf8))
