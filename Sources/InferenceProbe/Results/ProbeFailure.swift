@@ -28,6 +28,13 @@ public struct ProbeFailure: Error, Sendable, CustomStringConvertible {
         return ProbeFailure(outcome(forStatus: code), text, status: code)
     }
 
+    /// A connection that closed after output began cut the answer short (`truncated`) rather than
+    /// preventing one (`connection_closed`); `status` is the answer's, when it had one.
+    func afterOutput(_ outputBegan: Bool, status: Int? = nil) -> ProbeFailure {
+        guard outcome == .connectionClosed, outputBegan else { return self }
+        return ProbeFailure(.truncated, "\(detail), after output began (truncated)", status: status ?? self.status)
+    }
+
     /// The outcome an HTTP status stands for.
     static func outcome(forStatus code: Int) -> ProbeOutcome {
         switch code {

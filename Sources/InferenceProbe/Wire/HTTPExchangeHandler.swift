@@ -155,19 +155,14 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     func channelInactive(context: ChannelHandlerContext) {
         watchdog?.stop()
-        promise.fail(closed(ProbeFailure(.connectionClosed, "connection closed before the response ended")))
+        promise.fail(ProbeFailure(.connectionClosed, "connection closed before the response ended")
+            .afterOutput(hasContent, status: status))
         context.fireChannelInactive()
     }
 
     private func fail(context: ChannelHandlerContext, _ error: any Error) {
         watchdog?.stop()
-        promise.fail(closed(ProbeFailure.classify(error)))
+        promise.fail(ProbeFailure.classify(error).afterOutput(hasContent, status: status))
         context.close(promise: nil)
-    }
-
-    /// A closed connection after output began is a truncated answer, not a connection that never answered.
-    private func closed(_ failure: ProbeFailure) -> ProbeFailure {
-        guard failure.outcome == .connectionClosed, hasContent else { return failure }
-        return ProbeFailure(.truncated, "\(failure.detail), after output began (truncated)", status: status)
     }
 }

@@ -163,7 +163,8 @@ final class WebSocketExchangeHandler: ChannelInboundHandler, RemovableChannelHan
         closeReason = closeReason ?? (exchange == nil ? .serverClose : .error)
         watchdog.stop()
         keepalive?.stop()
-        exchange?.promise.fail(closed(ProbeFailure(.connectionClosed, "WebSocket closed before the API's terminal event")))
+        exchange?.promise.fail(ProbeFailure(.connectionClosed, "WebSocket closed before the API's terminal event")
+            .afterOutput(outputBegan))
         exchange = nil
         context.fireChannelInactive()
     }
@@ -171,14 +172,11 @@ final class WebSocketExchangeHandler: ChannelInboundHandler, RemovableChannelHan
     private func fail(context: ChannelHandlerContext, _ error: any Error) {
         closeReason = closeReason ?? .error
         watchdog.stop()
-        exchange?.promise.fail(closed(ProbeFailure.classify(error)))
+        exchange?.promise.fail(ProbeFailure.classify(error).afterOutput(outputBegan))
         exchange = nil
         context.close(promise: nil)
     }
 
-    /// A closed connection after output began is a truncated answer, not a connection that never answered.
-    private func closed(_ failure: ProbeFailure) -> ProbeFailure {
-        guard failure.outcome == .connectionClosed, let exchange, !exchange.tokens.tokens.isEmpty else { return failure }
-        return ProbeFailure(.truncated, "\(failure.detail), after output began (truncated)")
-    }
+    /// Output of the exchange in flight has begun.
+    private var outputBegan: Bool { exchange.map { !$0.tokens.tokens.isEmpty } ?? false }
 }
