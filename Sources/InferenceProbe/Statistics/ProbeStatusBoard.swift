@@ -93,12 +93,6 @@ public final class ProbeStatusBoard: Sendable {
                          figure(entry.measurement.timeToFirstToken), figure(entry.measurement.duration),
                          pause + (entry.result.detail ?? "")])
         }
-        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
-        let lines = rows.map { row in
-            zip(row, widths).enumerated().map { column, cell in
-                column == row.count - 1 ? cell.0 : cell.0.padding(toLength: cell.1, withPad: " ", startingAt: 0)
-            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
-        }
-        return (["inference-probe \(BuildInfo.version)", ""] + lines).joined(separator: "\n") + "\n"
+        return (["inference-probe \(BuildInfo.version)", ""] + TextColumns.lines(rows)).joined(separator: "\n") + "\n"
     }
 }

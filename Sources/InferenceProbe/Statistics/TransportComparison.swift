@@ -133,10 +133,6 @@ public struct TransportComparison: Sendable, Codable {
             let header = "| " + rows[0].joined(separator: " | ") + " |\n|" + String(repeating: " --- |", count: rows[0].count) + "\n"
             return header + rows.dropFirst().map { "| " + $0.joined(separator: " | ") + " |" }.joined(separator: "\n") + "\n"
         }
-        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
-        return rows.map { row in
-            zip(row, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces)
-        }.joined(separator: "\n") + "\n"
+        return TextColumns.lines(rows).joined(separator: "\n") + "\n"
     }
 }
