@@ -105,6 +105,12 @@ enum DialectJSON {
         Array((try? JSONEncoder().encode(value)) ?? Data())
     }
 
+    /// `usage` as the Responses, Realtime and Anthropic Messages APIs report it.
+    struct TokenUsage: Decodable {
+        var input_tokens: Int?
+        var output_tokens: Int?
+    }
+
     /// An error object of any of these APIs: `{"error": {"message", "type", "code"}}` (Anthropic puts
     /// `"type": "error"` beside it; the Responses API may send `message` and `code` at the top level, and in
     /// WebSocket mode an HTTP-like `status` beside the error).

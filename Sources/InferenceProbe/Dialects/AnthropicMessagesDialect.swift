@@ -24,10 +24,7 @@ public struct AnthropicMessagesDialect: APIDialect {
             var type: String?
             var text: String?
         }
-        struct Usage: Decodable {
-            var input_tokens: Int?
-            var output_tokens: Int?
-        }
+        typealias Usage = DialectJSON.TokenUsage
         struct Message: Decodable { var usage: Usage? }
         var type: String?
         var message: Message?

@@ -8,10 +8,7 @@ public struct RealtimeDialect: APIDialect {
 
     private struct Event: Decodable {
         struct Response: Decodable {
-            struct Usage: Decodable {
-                var input_tokens: Int?
-                var output_tokens: Int?
-            }
+            typealias Usage = DialectJSON.TokenUsage
             struct StatusDetails: Decodable {
                 var type: String?
                 var reason: String?

@@ -22,10 +22,7 @@ public struct ResponsesDialect: APIDialect {
             }
             var content: [Content]?
         }
-        struct Usage: Decodable {
-            var input_tokens: Int?
-            var output_tokens: Int?
-        }
+        typealias Usage = DialectJSON.TokenUsage
         struct Incomplete: Decodable { var reason: String? }
         var status: String?
         var output: [Item]?
