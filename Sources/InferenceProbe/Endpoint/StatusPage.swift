@@ -51,7 +51,9 @@ public struct StatusPage: Sendable {
     }
 
     private func row(_ key: SeriesKey, _ entry: ProbeStatusBoard.Entry?, longest: Duration, now: ProbeInstant) -> String {
-        let window = statistics.snapshot(key, window: longest, now: now)
+        // One snapshot per window; the figures come from the longest (the last), availability from each.
+        let snapshots = statistics.windows.map { statistics.snapshot(key, window: $0, now: now) }
+        let window = snapshots.last ?? statistics.snapshot(key, window: longest, now: now)
         let ttft = window.timeToFirstToken
         var cells = [
             cell("ttft-p50", milliseconds(ttft?.p50)), cell("ttft-p99", milliseconds(ttft?.p99)),
@@ -59,8 +61,7 @@ public struct StatusPage: Sendable {
             cell("tokens-per-second", window.tokensPerSecond.map { String(format: "%.0f", $0.p50) } ?? "–"),
             cell("connect", milliseconds(window.connectionSetup?.mean)),
         ]
-        for each in statistics.windows {
-            let availability = statistics.snapshot(key, window: each, now: now).availability
+        for availability in snapshots.map(\.availability) {
             cells.append(cell("availability", availability.map { String(format: "%.1f %%", $0 * 100) } ?? "–"))
         }
         let outcome = entry?.result.outcome.rawValue ?? "–"
