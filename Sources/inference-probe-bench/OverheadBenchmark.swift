@@ -3,7 +3,6 @@ import InferenceProbe
 import InferenceSimulator
 import Logging
 import NIOPosix
-import ServiceLifecycle
 
 /// Measures the prober's own overhead against known injected delays: the simulator (in this process,
 /// on loopback) waits exactly `--ttft` before the first token and `--inter-token` between tokens; every
@@ -57,21 +56,12 @@ enum OverheadBenchmark {
             }
             return
         }
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = try Simulator(settings: settings).application(host: "127.0.0.1", port: 0, logger: logger) {
-            continuation.yield($0)
-        }
-        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { return }
+        try await Simulator(settings: settings).whileRunning(logger: logger) { port in
             printHeader(options, simulator: "the simulator in this process (CPU: prober + simulator)")
             let baseURL = BaseURL(secure: false, host: "127.0.0.1", port: port, path: "/v1")
             for (api, transport) in pairs {
                 try await measure(api: api, transport, baseURL: baseURL, options: options)
             }
-            await group.triggerGracefulShutdown()
         }
     }
 

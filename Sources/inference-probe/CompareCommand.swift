@@ -4,7 +4,6 @@ import InferenceProbe
 import InferenceSimulator
 import Logging
 import NIOPosix
-import ServiceLifecycle
 import Synchronization
 
 /// `compare`: a one-shot comparison of a target's transports (the table vendors publish, measured on your
@@ -68,23 +67,13 @@ struct CompareCommand: AsyncParsableCommand {
             try await compare(try configuredTarget())
             return
         }
-        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let app = try Simulator(settings: try simulator.settings()).application(host: "127.0.0.1", port: 0, logger: logger) {
-            continuation.yield($0)
-        }
-        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { return }
+        let settings = try simulator.settings()
+        try await Simulator(settings: settings).whileRunning(logger: logger) { port in
             let base = BaseURL(secure: false, host: "127.0.0.1", port: port, path: "/v1")
             let dialect = APICatalog.dialect(named: api) ?? ChatCompletionsDialect.self
-            defer { Task { await group.triggerGracefulShutdown() } }
-            try await compare(TargetConfig(name: "simulator", baseURL: base, model: try simulator.settings().models[0],
+            try await compare(TargetConfig(name: "simulator", baseURL: base, model: settings.models[0],
                                            api: dialect.name, transports: dialect.transports,
                                            apiKeyPlacement: dialect.defaultKeyPlacement))
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
         }
     }
 

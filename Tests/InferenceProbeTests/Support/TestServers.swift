@@ -41,9 +41,7 @@ func withRunningApplication<T: Sendable>(
 
 /// Runs the simulator with `settings` on a free loopback port for the duration of `body`.
 func withSimulator<T: Sendable>(_ settings: SimulatorSettings, _ body: (Int) async throws -> T) async throws -> T {
-    try await withRunningApplication({ onListening in
-        try! Simulator(settings: settings).application(host: "127.0.0.1", port: 0, logger: quietLogger, onListening: onListening)
-    }, body)
+    try await Simulator(settings: settings).whileRunning(logger: quietLogger, body)
 }
 
 /// Simulator settings with fixed (spread-free) delays, the same for every transport.
