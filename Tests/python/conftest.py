@@ -1,14 +1,17 @@
 """Shared helpers: start the built `inference-probe` binary and talk to it over loopback."""
+import asyncio
 import os
 import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,3 +91,70 @@ def demo(binary):
     proc.wait_for_line(r"metrics:\s+http://\S+/metrics")
     yield proc, f"http://127.0.0.1:{port}"
     proc.stop()
+
+
+def samples(metrics: str, name: str, **labels) -> list[tuple[dict, float]]:
+    """Every sample of `name` in a Prometheus text exposition whose labels include `labels`."""
+    found = []
+    for line in metrics.splitlines():
+        match = re.match(rf"{name}\{{([^}}]*)\}} (\S+)$", line)
+        if match:
+            found_labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1)))
+            if all(found_labels.get(k) == v for k, v in labels.items()):
+                found.append((found_labels, float(match.group(2))))
+    return found
+
+
+def total(metrics: str, name: str, **labels) -> float:
+    """The sum of the samples `samples` finds (0 when there are none)."""
+    return sum(value for _, value in samples(metrics, name, **labels))
+
+
+def scrape(url: str, timeout: float = 3) -> str:
+    """The body of a 200 answer, else "" (the server not up yet, or restarting)."""
+    try:
+        status, body = http_get(url, timeout=timeout)
+    except OSError:
+        return ""
+    return body if status == 200 else ""
+
+
+class LoopbackServer:
+    """An aiohttp application served on 127.0.0.1 from its own thread and event loop."""
+
+    def __init__(self, app: web.Application):
+        self.app = app
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.runner = None
+        self.port = 0
+
+    def start(self) -> "LoopbackServer":
+        self.thread.start()
+
+        async def setup():
+            self.runner = web.AppRunner(self.app, shutdown_timeout=1, access_log=None)
+            await self.runner.setup()
+            site = web.TCPSite(self.runner, "127.0.0.1", 0)
+            await site.start()
+            return site._server.sockets[0].getsockname()[1]
+
+        self.port = asyncio.run_coroutine_threadsafe(setup(), self.loop).result(10)
+        return self
+
+    def stop(self):
+        async def shutdown():
+            await self.runner.cleanup()
+            # handlers still sleeping (their client gave up long ago) end here, not at interpreter exit
+            tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        try:
+            asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(15)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+            if not self.thread.is_alive():
+                self.loop.close()

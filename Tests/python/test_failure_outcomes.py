@@ -11,14 +11,12 @@ checked by its own test case, so all unmet expectations show at once.
 import asyncio
 import json
 import logging
-import re
-import threading
 import time
 
 import pytest
 from aiohttp import WSMsgType, web
 
-from conftest import Process, free_port, http_get
+from conftest import LoopbackServer, Process, free_port, samples, scrape
 
 MODEL = "m"
 MIB = 1024 * 1024
@@ -215,57 +213,7 @@ async def websocket_stream(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-class LoopbackServer:
-    """An aiohttp application served on 127.0.0.1 from its own thread and event loop."""
-
-    def __init__(self, app: web.Application):
-        self.app = app
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.runner = None
-        self.port = 0
-
-    def start(self) -> "LoopbackServer":
-        self.thread.start()
-
-        async def setup():
-            self.runner = web.AppRunner(self.app, shutdown_timeout=1, access_log=None)
-            await self.runner.setup()
-            site = web.TCPSite(self.runner, "127.0.0.1", 0)
-            await site.start()
-            return site._server.sockets[0].getsockname()[1]
-
-        self.port = asyncio.run_coroutine_threadsafe(setup(), self.loop).result(10)
-        return self
-
-    def stop(self):
-        async def shutdown():
-            await self.runner.cleanup()
-            # handlers still sleeping (their client gave up long ago) end here, not at interpreter exit
-            tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-        try:
-            asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(15)
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(10)
-            if not self.thread.is_alive():
-                self.loop.close()
-
-
 # --- metrics ----------------------------------------------------------------------------------------
-
-def samples(metrics: str, name: str) -> list[tuple[dict, float]]:
-    found = []
-    for line in metrics.splitlines():
-        match = re.match(rf"{name}\{{([^}}]*)\}} (\S+)$", line)
-        if match:
-            found.append((dict(re.findall(r'(\w+)="([^"]*)"', match.group(1))), float(match.group(2))))
-    return found
-
 
 def outcome_counts(metrics: str, target: str, transport: str) -> dict[str, float]:
     return {labels["outcome"]: value for labels, value in samples(metrics, "inference_probe_probes_total")
@@ -285,14 +233,6 @@ def unmet(metrics: str, target: str, transport: str, expected: str) -> str | Non
     if others:
         problems.append(f"other outcomes counted: {others}")
     return f"{target}/{transport}: {'; '.join(problems)}" if problems else None
-
-
-def scrape(url: str) -> str:
-    try:
-        status, body = http_get(url, timeout=3)
-    except OSError:
-        return ""
-    return body if status == 200 else ""
 
 
 SERIES = [(target, transport, outcome) for target, (transports, outcome) in EXPECTATIONS.items()

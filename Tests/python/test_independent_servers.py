@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import Process, free_port, http_get
+from conftest import Process, free_port, scrape, total
 
 TOKENS = 5
 
@@ -158,25 +158,6 @@ def sidecar(binary, tmp_path):
         proc.stop()
 
 
-def sample(metrics: str, name: str, **labels) -> float:
-    """The value of the sample `name` whose labels include `labels` (0 when absent)."""
-    for line in metrics.splitlines():
-        match = re.match(rf"{name}\{{([^}}]*)\}} (\S+)$", line)
-        if match:
-            found = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1)))
-            if all(found.get(k) == v for k, v in labels.items()):
-                return float(match.group(2))
-    return 0.0
-
-
-def scrape(url: str) -> str:
-    try:
-        status, body = http_get(url, timeout=2)
-    except OSError:
-        return ""
-    return body if status == 200 else ""
-
-
 @pytest.mark.parametrize("peer", ["uvicorn_server", "aiohttp_server", "websocketd_server"])
 def test_websocket_probes_succeed_against_peer(request, peer):
     base_url = request.getfixturevalue(peer)
@@ -194,17 +175,17 @@ targets:
     metrics = ""
     while time.monotonic() < deadline:
         metrics = scrape(f"{url}/metrics")
-        if sample(metrics, "inference_probe_probes_total", outcome="success", **series) >= 2:
+        if total(metrics, "inference_probe_probes_total", outcome="success", **series) >= 2:
             break
         time.sleep(0.2)
-    successes = sample(metrics, "inference_probe_probes_total", outcome="success", **series)
+    successes = total(metrics, "inference_probe_probes_total", outcome="success", **series)
     assert successes >= 2, f"{peer}: {metrics}\n{scrape(url + '/')}"
     failures = [line for line in metrics.splitlines() if line.startswith("inference_probe_probes_total{")
                 and 'outcome="success"' not in line and not line.endswith(" 0")]
     assert not failures, failures
-    assert sample(metrics, "inference_probe_output_tokens_total", **series) == TOKENS * successes
+    assert total(metrics, "inference_probe_output_tokens_total", **series) == TOKENS * successes
     # One connection served every probe: the upgrade was timed once, by the probe that opened it.
-    assert sample(metrics, "inference_probe_connection_setup_seconds_count", **series) == 1
+    assert total(metrics, "inference_probe_connection_setup_seconds_count", **series) == 1
 
 
 def test_unrouted_websocket_path_is_refused_not_a_timeout(uvicorn_server, sidecar):
@@ -230,5 +211,5 @@ targets:
     assert "auth_error" in row and "403" in row, status_page
     metrics = scrape(f"{url}/metrics")
     series = dict(target="peer", model="m", transport="websocket")
-    assert sample(metrics, "inference_probe_probes_total", outcome="auth_error", **series) >= 1
-    assert sample(metrics, "inference_probe_probes_total", outcome="timeout", **series) == 0
+    assert total(metrics, "inference_probe_probes_total", outcome="auth_error", **series) >= 1
+    assert total(metrics, "inference_probe_probes_total", outcome="timeout", **series) == 0

@@ -15,18 +15,15 @@ One server, one sidecar, about 17 seconds, four targets, each chosen by the firs
 - `pong` (websocket, same settings): a normal aiohttp WebSocket (autoping on): its ping round trips are
   measured (`inference_probe_websocket_ping_rtt_seconds`) and it is never reconnected.
 """
-import asyncio
 import json
 import logging
-import re
-import threading
 import time
 from collections import defaultdict
 
 import pytest
 from aiohttp import WSMsgType, web
 
-from conftest import Process, free_port, http_get
+from conftest import LoopbackServer, Process, free_port, samples, scrape, total
 
 MODEL = "m"
 RETRY_AFTER = 7
@@ -118,72 +115,7 @@ def make_app(log: Log) -> web.Application:
     return app
 
 
-class LoopbackServer:
-    """An aiohttp application served on 127.0.0.1 from its own thread and event loop."""
-
-    def __init__(self, app: web.Application):
-        self.app = app
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.runner = None
-        self.port = 0
-
-    def start(self) -> "LoopbackServer":
-        self.thread.start()
-
-        async def setup():
-            self.runner = web.AppRunner(self.app, shutdown_timeout=1, access_log=None)
-            await self.runner.setup()
-            site = web.TCPSite(self.runner, "127.0.0.1", 0)
-            await site.start()
-            return site._server.sockets[0].getsockname()[1]
-
-        self.port = asyncio.run_coroutine_threadsafe(setup(), self.loop).result(10)
-        return self
-
-    def stop(self):
-        async def shutdown():
-            await self.runner.cleanup()
-            # handlers still sleeping (their client gave up long ago) end here, not at interpreter exit
-            tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-        try:
-            asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(15)
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(10)
-            if not self.thread.is_alive():
-                self.loop.close()
-
-
 # --- metrics ----------------------------------------------------------------------------------------
-
-def samples(metrics: str, name: str, **labels) -> list[tuple[dict, float]]:
-    """Every sample of `name` whose labels include `labels`."""
-    found = []
-    for line in metrics.splitlines():
-        match = re.match(rf"{name}\{{([^}}]*)\}} (\S+)$", line)
-        if match:
-            found_labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1)))
-            if all(found_labels.get(k) == v for k, v in labels.items()):
-                found.append((found_labels, float(match.group(2))))
-    return found
-
-
-def total(metrics: str, name: str, **labels) -> float:
-    return sum(value for _, value in samples(metrics, name, **labels))
-
-
-def scrape(url: str) -> str:
-    try:
-        status, body = http_get(url, timeout=3)
-    except OSError:
-        return ""
-    return body if status == 200 else ""
-
 
 class Run:
     def __init__(self, log, snapshots, metrics, status_page, window_start):

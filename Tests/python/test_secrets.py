@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import free_port, http_get
+from conftest import free_port, http_get, total
 
 SIM_KEY = "sk-test-simulator"  # the key the conftest simulator fixture requires
 
@@ -75,13 +75,7 @@ def echo_server():
 
 def counter(metrics: str, target: str, transport: str, outcome: str) -> float:
     """The value of inference_probe_probes_total for one series and outcome (0 when absent)."""
-    for line in metrics.splitlines():
-        match = re.match(r"inference_probe_probes_total\{([^}]*)\} (\S+)$", line)
-        if match:
-            labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1)))
-            if (labels.get("target"), labels.get("transport"), labels.get("outcome")) == (target, transport, outcome):
-                return float(match.group(2))
-    return 0.0
+    return total(metrics, "inference_probe_probes_total", target=target, transport=transport, outcome=outcome)
 
 
 SERIES = [("sim", t, "success") for t in ("http", "http_sse", "websocket")] + \
