@@ -66,9 +66,10 @@ struct DemoCommand: AsyncParsableCommand {
             }
             let config = ProbeConfig(targets: targets)
             let (metricsPorts, metricsContinuation) = AsyncStream.makeStream(of: Int.self)
+            var options = SidecarOptions(listen: listenAddress)
+            options.limits = endpoint.limits
             let sidecar = try makeSidecar(
-                config: config, listen: listenAddress, logger: logger, limits: endpoint.limits,
-                onListening: { port in metricsContinuation.yield(port) })
+                config: config, options: options, logger: logger, onListening: { port in metricsContinuation.yield(port) })
             let group = ServiceGroup(configuration: .init(
                 services: sidecar.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             tasks.addTask {

@@ -17,6 +17,31 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("web.listen-address"), help: "Address on which to serve /metrics, /-/healthy and /-/ready.")
     var listenAddress = ListenAddress(host: "0.0.0.0", port: ListenAddress.defaultPort)
 
+    @Option(name: .customLong("web.config.file"),
+            help: "exporter-toolkit web configuration: TLS (tls_server_config) and basic auth (basic_auth_users).")
+    var webConfigFile: String?
+
+    @Flag(name: .customLong("web.enable-lifecycle"), help: "Serve POST /-/reload.")
+    var enableLifecycle = false
+
+    @Option(name: .customLong("config.watch-interval"),
+            help: "Reload when the configuration file's content changes, looked at this often (0s: never).")
+    var watchInterval = DurationArgument(.seconds(5))
+
+    @Option(name: .customLong("probe.timeout-offset"),
+            help: "/probe: subtracted from the scraper's X-Prometheus-Scrape-Timeout-Seconds.")
+    var timeoutOffset = DurationArgument(.milliseconds(500))
+
+    @Option(name: .customLong("probe.max-concurrent"), help: "/probe requests served at once; more get 503.")
+    var maxConcurrentProbes = 10
+
+    @Option(name: .customLong("otlp.endpoint"),
+            help: "Send the measurements as OTLP metrics (GenAI names) to this OTLP/HTTP receiver, e.g. http://127.0.0.1:4318.")
+    var otlpEndpoint: String?
+
+    @Option(name: .customLong("otlp.interval"), help: "How often OTLP metrics are sent.")
+    var otlpInterval = DurationArgument(.seconds(60))
+
     @OptionGroup var endpoint: EndpointOptions
     @OptionGroup var logging: LoggingOptions
 
@@ -24,12 +49,31 @@ struct RunCommand: AsyncParsableCommand {
         let logger = logging.makeLogger(label: "inference-probe")
         let config = try loadConfig(configFile)
         let file = configFile
-        let sidecar = try makeSidecar(
-            config: config, listen: listenAddress, logger: logger, limits: endpoint.limits,
-            reload: { try ConfigLoader.load(file: file) })
+        var options = SidecarOptions(listen: listenAddress)
+        options.limits = endpoint.limits
+        options.reload = { try ConfigLoader.load(file: file) }
+        options.watchedFile = file
+        options.watchInterval = watchInterval.duration
+        options.lifecycle = enableLifecycle
+        options.onDemand.timeoutOffset = timeoutOffset.duration
+        options.onDemand.maxConcurrent = max(1, maxConcurrentProbes)
+        if let webConfigFile {
+            do {
+                options.webConfig = try WebConfigStore(file: webConfigFile, logger: logger)
+            } catch {
+                printError("invalid web configuration: \(error)")
+                throw ExitCode(1)
+            }
+        }
+        if let otlpEndpoint {
+            var otlp = OTLPExportSettings(endpoint: otlpEndpoint)
+            otlp.interval = otlpInterval.duration
+            options.otlp = otlp
+        }
+        let sidecar = try makeSidecar(config: config, options: options, logger: logger)
         logger.info("inference-probe started", metadata: [
             "version": "\(BuildInfo.version)", "config": "\(configFile)", "listen": "\(listenAddress)",
-            "series": "\(config.seriesKeys.count)",
+            "series": "\(config.seriesKeys.count)", "tls": "\(options.webConfig?.tlsEnabled ?? false)",
         ])
         let group = ServiceGroup(configuration: .init(
             services: sidecar.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -66,12 +110,10 @@ func loadConfig(_ file: String) throws -> ProbeConfig {
 }
 
 /// Builds the sidecar, turning a target that cannot be probed into a clear error and exit code 1.
-func makeSidecar(config: ProbeConfig, listen: ListenAddress, logger: Logger, limits: EndpointLimits,
-                 onListening: @escaping @Sendable (Int) async -> Void = { _ in },
-                 reload: (@Sendable () throws -> ProbeConfig)? = nil) throws -> Sidecar {
+func makeSidecar(config: ProbeConfig, options: SidecarOptions, logger: Logger,
+                 onListening: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> Sidecar {
     do {
-        return try Sidecar(config: config, listen: listen, logger: logger, reload: reload, limits: limits,
-                           onListening: onListening)
+        return try Sidecar(config: config, options: options, logger: logger, onListening: onListening)
     } catch {
         printError("cannot start probing: \(error)")
         throw ExitCode(1)

@@ -16,7 +16,7 @@ struct SidecarTests {
     func withSidecar<T: Sendable>(_ config: ProbeConfig, _ body: (Sidecar, Int) async throws -> T) async throws -> T {
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let sidecar = try Sidecar(
-            config: config, listen: ListenAddress(host: "127.0.0.1", port: 0), logger: quietLogger,
+            config: config, options: SidecarOptions(listen: ListenAddress(host: "127.0.0.1", port: 0)), logger: quietLogger,
             onListening: { continuation.yield($0) })
         let group = ServiceGroup(configuration: .init(services: sidecar.services, logger: quietLogger))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in

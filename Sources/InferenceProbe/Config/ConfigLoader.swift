@@ -53,20 +53,8 @@ public enum ConfigLoader {
         _ yaml: String, file: String, environment: [String: String] = [:],
         transports: [String] = TransportCatalog.names
     ) throws(ConfigError) -> ProbeConfig {
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: yaml) else {
-                throw ConfigError(file: file, key: "", reason: "the file is empty (it needs a targets: list)")
-            }
-            root = node
-        } catch let error as ConfigError {
-            throw error
-        } catch let error as YamlError {
-            throw syntaxError(error, file: file)
-        } catch {
-            throw ConfigError(file: file, key: "", reason: "YAML error: \(error)")
-        }
-        let top = try YAMLConfigNode(node: root, file: file, path: "").mapping(allowed: ["global", "statistics", "targets"])
+        let root = try YAMLConfigNode.document(yaml, file: file, whenEmpty: "the file is empty (it needs a targets: list)")
+        let top = try root.mapping(allowed: ["global", "statistics", "targets"])
         var defaults = ProbeDefaults()
         if let global = top["global"] {
             defaults = try parseDefaults(try global.mapping(allowed: globalKeys), inheriting: defaults)

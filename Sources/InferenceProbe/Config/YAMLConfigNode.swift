@@ -8,6 +8,20 @@ struct YAMLConfigNode {
 
     var line: Int? { node.mark.map { $0.line } }
 
+    /// The root node of a YAML document; a syntax error names the line and column.
+    static func document(_ yaml: String, file: String, whenEmpty: String) throws(ConfigError) -> YAMLConfigNode {
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else { throw ConfigError(file: file, key: "", reason: whenEmpty) }
+            return YAMLConfigNode(node: node, file: file, path: "")
+        } catch let error as ConfigError {
+            throw error
+        } catch let error as YamlError {
+            throw ConfigLoader.syntaxError(error, file: file)
+        } catch {
+            throw ConfigError(file: file, key: "", reason: "YAML error: \(error)")
+        }
+    }
+
     func error(_ reason: String) -> ConfigError {
         ConfigError(file: file, key: path, line: line, reason: reason)
     }

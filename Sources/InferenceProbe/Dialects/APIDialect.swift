@@ -8,6 +8,8 @@ import Foundation
 public protocol APIDialect: Sendable {
     /// The API's name in configuration files (`targets[].api`) and in the `api` label.
     static var name: String { get }
+    /// The provider in OpenTelemetry's `gen_ai.provider.name` (`openai`, `anthropic`).
+    static var provider: String { get }
     /// The transports the API has.
     static var transports: [String] { get }
     /// Where the key goes unless the target says otherwise.
@@ -86,6 +88,11 @@ public enum APICatalog {
 
     public static func dialect(named name: String) -> (any APIDialect.Type)? {
         all.first { $0.name == name }
+    }
+
+    /// The `gen_ai.provider.name` of an API.
+    static func provider(of api: String) -> String {
+        dialect(named: api)?.provider ?? api
     }
 }
 

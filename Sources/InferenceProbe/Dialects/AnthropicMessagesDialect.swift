@@ -3,6 +3,7 @@
 /// `usage.output_tokens`, `message_stop`; `error` in-band).
 public struct AnthropicMessagesDialect: APIDialect {
     public static let name = "anthropic_messages"
+    public static let provider = "anthropic"
     public static let transports = ["http", "http_sse"]
     public static let defaultKeyPlacement = APIKeyPlacement.header("x-api-key")
     /// The API version sent in `anthropic-version`.

@@ -4,6 +4,7 @@
 /// one message per chunk, then a `[DONE]` message.
 public struct ChatCompletionsDialect: APIDialect {
     public static let name = "chat_completions"
+    public static let provider = "openai"
     public static let transports = ["http", "http_sse", "websocket"]
 
     private struct Request: Encodable {

@@ -4,6 +4,7 @@
 /// `response.text.delta`) up to `response.done`, whose `usage` gives the token count.
 public struct RealtimeDialect: APIDialect {
     public static let name = "realtime"
+    public static let provider = "openai"
     public static let transports = ["websocket"]
 
     private struct Event: Decodable {

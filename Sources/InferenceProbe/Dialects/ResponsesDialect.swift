@@ -4,6 +4,7 @@
 /// one connection serves many responses, one at a time.
 public struct ResponsesDialect: APIDialect {
     public static let name = "responses"
+    public static let provider = "openai"
     public static let transports = ["http", "http_sse", "websocket"]
 
     private struct Request: Encodable {

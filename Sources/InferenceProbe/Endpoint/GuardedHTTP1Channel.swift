@@ -1,16 +1,23 @@
 import HummingbirdCore
 import Logging
 import NIOCore
+import NIOSSL
 
 /// Hummingbird's HTTP/1.1 child channel with a `RequestHeadTimeoutHandler` in front of it, so that a
-/// client that opens connections and sends heads slowly (or never) cannot hold them open.
+/// client that opens connections and sends heads slowly (or never) cannot hold them open; with TLS from
+/// the web configuration, each connection gets the certificate in force when it arrives.
 struct GuardedHTTP1Channel: ServerChildChannel {
     let inner: HTTP1Channel
     let headTimeout: TimeAmount
+    let webConfig: WebConfigStore?
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTP1Channel.Value> {
         channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(RequestHeadTimeoutHandler(timeout: headTimeout))
+            let sync = channel.pipeline.syncOperations
+            if let context = webConfig?.current().context {
+                try sync.addHandler(NIOSSLServerHandler(context: context))
+            }
+            try sync.addHandler(RequestHeadTimeoutHandler(timeout: headTimeout))
         }.flatMap {
             inner.setup(channel: channel, logger: logger)
         }
@@ -34,12 +41,12 @@ public struct EndpointLimits: Sendable, Equatable {
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1.1 with the endpoint's limits.
-    static func guardedHTTP1(_ limits: EndpointLimits) -> HTTPServerBuilder {
+    /// HTTP/1.1 with the endpoint's limits, over TLS when the web configuration has it.
+    static func guardedHTTP1(_ limits: EndpointLimits, webConfig: WebConfigStore?) -> HTTPServerBuilder {
         .init { responder in
             GuardedHTTP1Channel(
                 inner: HTTP1Channel(responder: responder, configuration: .init(idleTimeout: TimeAmount(limits.idleTimeout))),
-                headTimeout: TimeAmount(limits.readHeaderTimeout))
+                headTimeout: TimeAmount(limits.readHeaderTimeout), webConfig: webConfig)
         }
     }
 }

@@ -8,6 +8,10 @@ enum MetricCatalog {
     }
 
     static var buildInfo: MetricNameDescriptor { name("build", unit: "info", "Build information of the running inference-probe; always 1.") }
+    static var configReloadSuccessful: MetricNameDescriptor { name(
+        "config_last_reload", unit: "successful", "1 if the last configuration load (start-up or reload) succeeded, 0 if it failed.") }
+    static var configReloadTimestamp: MetricNameDescriptor { name(
+        "config_last_reload_success_timestamp", unit: "seconds", "Unix time of the last successful configuration load.") }
     static var probes: MetricNameDescriptor { name("probes", unit: "total", "Probes run, by outcome.") }
     static var outputTokens: MetricNameDescriptor { name(
         "output_tokens", unit: "total", "Output tokens of successful probes (usage.completion_tokens, else chunks counted).") }
@@ -18,7 +22,7 @@ enum MetricCatalog {
         "connection_setup", unit: "seconds", "Time to open a connection: DNS, TCP connect, TLS and WebSocket upgrade.") }
     static var connectionPhase: MetricNameDescriptor { name(
         "connection_phase", unit: "seconds",
-        "Duration of each phase of the last connection opened: dns, connect, tls, websocket_upgrade.") }
+        "Duration of each phase of the last connection opened: dns, connect, proxy_connect, tls, websocket_upgrade.") }
     static var timeToFirstByte: MetricNameDescriptor { name(
         "time_to_first_byte", unit: "seconds", "Time from sending the request to the first response byte.") }
     static var timeToFirstToken: MetricNameDescriptor { name(

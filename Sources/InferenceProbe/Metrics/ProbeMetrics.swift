@@ -29,6 +29,15 @@ public final class ProbeMetrics: Sendable {
         self.gates = gates
         self.statistics = statistics
         registry.makeGauge(descriptor: M.buildInfo, labels: [("version", BuildInfo.version)]).set(1.0)
+        recordConfigLoad(succeeded: true)
+    }
+
+    /// Records a configuration load: the start-up one (in `init`) and every reload.
+    public func recordConfigLoad(succeeded: Bool, at time: Date = Date()) {
+        registry.makeGauge(descriptor: M.configReloadSuccessful).set(succeeded ? 1.0 : 0.0)
+        if succeeded {
+            registry.makeGauge(descriptor: M.configReloadTimestamp).set(time.timeIntervalSince1970)
+        }
     }
 
     /// Creates a key's counters up front, so they read 0 (not absent) before the first probe or failure.

@@ -10,8 +10,10 @@ public struct ProbeTimeline: Sendable, Equatable {
     public var started: ProbeInstant
     /// Name resolution finished.
     public var resolved: ProbeInstant?
-    /// TCP connected (`channelActive`).
+    /// TCP connected (`channelActive`): to the target, or to the egress proxy.
     public var connected: ProbeInstant?
+    /// The egress proxy answered the `CONNECT` with 2xx: the tunnel to the target is open.
+    public var proxyTunnelled: ProbeInstant?
     /// TLS handshake completed (https / wss only).
     public var tlsEstablished: ProbeInstant?
     /// The WebSocket upgrade response (101) was accepted.

@@ -2,10 +2,11 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 
-/// Runs the scheduler, keeps `/-/ready` true while it probes, and on SIGHUP swaps in a scheduler built
-/// from the re-read configuration. A configuration that does not load is logged and ignored: the running
-/// one goes on. The old scheduler finishes its in-flight probes before the new one starts, and the series
-/// of targets that are gone are removed from the metrics.
+/// Runs the scheduler, keeps `/-/ready` true while it probes, and serves reload requests (SIGHUP,
+/// `POST /-/reload`, a changed file) one at a time by swapping in a scheduler built from the re-read
+/// configuration. A configuration that does not load is logged, shown by the reload gauges and refused:
+/// the running one goes on. The old scheduler finishes its in-flight probes before the new one starts,
+/// the series of targets that are gone are removed, and those of unchanged targets keep their values.
 struct ProbingService: Service, CustomStringConvertible {
     typealias Reload = @Sendable () throws -> (ProbeScheduler, [SeriesKey])
 
@@ -16,54 +17,75 @@ struct ProbingService: Service, CustomStringConvertible {
     let statistics: WindowedStatistics
     let logger: Logger
     let reload: Reload?
-
-    private enum Step: Sendable {
-        case stopped
-        case replace(ProbeScheduler, [SeriesKey])
-    }
+    let requests: ReloadRequests
 
     var description: String { "ProbingService(\(initial))" }
 
     func run() async throws {
         board.setRunning(true)
         defer { board.setRunning(false) }
-        try await withGracefulShutdownHandler {
-            var scheduler = initial
-            var keys = self.keys
-            while true {
-                let step = await withTaskGroup(of: Step.self) { group in
-                    group.addTask { [scheduler] in
-                        try? await scheduler.run()
-                        return .stopped
-                    }
-                    if let reload { group.addTask { await nextConfiguration(reload) } }
-                    let first = await group.next() ?? .stopped
-                    group.cancelAll()  // stops the other: the scheduler after its in-flight probes
-                    for await _ in group {}
-                    return first
+        await withDiscardingTaskGroup { signals in
+            if reload != nil {
+                signals.addTask {
+                    for await _ in await UnixSignalsSequence(trapping: .sighup) { requests.submit(origin: "SIGHUP") }
                 }
-                guard case .replace(let next, let nextKeys) = step else { return }
-                metrics.replace(keys, with: nextKeys) { statistics.keep(only: Set(nextKeys)) }
-                board.setKeys(nextKeys)
-                logger.info("configuration reloaded", metadata: ["series": "\(nextKeys.count)"])
-                (scheduler, keys) = (next, nextKeys)
             }
-        } onGracefulShutdown: {
-            board.setRunning(false)
+            await withGracefulShutdownHandler {
+                await serve()
+            } onGracefulShutdown: {
+                board.setRunning(false)
+                requests.finish()
+            }
+            signals.cancelAll()
         }
     }
 
-    /// Waits for a SIGHUP whose configuration loads; `.stopped` when cancelled or shutting down.
-    private func nextConfiguration(_ reload: Reload) async -> Step {
-        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
-            logger.info("SIGHUP: reloading the configuration")
-            do {
-                let (scheduler, keys) = try reload()
-                return .replace(scheduler, keys)
-            } catch {
-                logger.error("reload failed, the running configuration stays in force", metadata: ["error": "\(error)"])
+    /// Runs one scheduler after the other until shutdown.
+    private func serve() async {
+        await withTaskGroup(of: Void.self) { group in
+            var stop = run(initial, in: &group)
+            var keys = self.keys
+            for await request in requests.stream {
+                guard let reload else {
+                    request.reply?(.failure(ReloadFailure(description: "this sidecar was started without a configuration file")))
+                    continue
+                }
+                logger.info("reloading the configuration", metadata: ["origin": "\(request.origin)"])
+                let next: ProbeScheduler, nextKeys: [SeriesKey]
+                do {
+                    (next, nextKeys) = try reload()
+                } catch {
+                    metrics.recordConfigLoad(succeeded: false)
+                    logger.error("reload failed, the running configuration stays in force", metadata: ["error": "\(error)"])
+                    request.reply?(.failure(ReloadFailure(description: "\(error)")))
+                    continue
+                }
+                stop.finish()  // the old scheduler ends after its in-flight probes
+                await group.next()
+                metrics.replace(keys, with: nextKeys) { statistics.keep(only: Set(nextKeys)) }
+                metrics.recordConfigLoad(succeeded: true)
+                board.setKeys(nextKeys)
+                keys = nextKeys
+                stop = run(next, in: &group)
+                logger.info("configuration reloaded", metadata: ["series": "\(nextKeys.count)"])
+                request.reply?(.success(()))
+            }
+            // Shutting down: the scheduler drains its in-flight probes and returns by itself.
+            _ = stop
+        }
+    }
+
+    /// Starts `scheduler` as the group's one child; finishing the returned continuation stops it.
+    private func run(_ scheduler: ProbeScheduler, in group: inout TaskGroup<Void>) -> AsyncStream<Void>.Continuation {
+        let (stopped, stop) = AsyncStream.makeStream(of: Void.self)
+        group.addTask {
+            await withTaskGroup(of: Void.self) { generation in
+                generation.addTask { try? await scheduler.run() }
+                generation.addTask { for await _ in stopped {} }
+                await generation.next()
+                generation.cancelAll()
             }
         }
-        return .stopped
+        return stop
     }
 }

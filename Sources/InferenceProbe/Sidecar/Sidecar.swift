@@ -11,14 +11,13 @@ public struct Sidecar: Sendable {
     public let statistics: WindowedStatistics
     let probing: ProbingService
     let endpoint: any Service
+    /// The config file watcher and the OTLP exporter, when enabled.
+    let others: [any Service]
 
     /// Builds every prober up front: an unusable target fails here, before anything is served.
-    /// With `reload`, SIGHUP re-reads the configuration through it (see `ProbingService`).
     public init(
-        config: ProbeConfig, listen: ListenAddress, logger: Logger,
+        config: ProbeConfig, options: SidecarOptions, logger: Logger,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        reload: (@Sendable () throws -> ProbeConfig)? = nil,
-        limits: EndpointLimits = EndpointLimits(),
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws {
         AllocatorTuning.returnLargeBuffersToTheSystem()
@@ -26,6 +25,7 @@ public struct Sidecar: Sendable {
         let statistics = WindowedStatistics(windows: config.windows)
         let metrics = ProbeMetrics(gates: gates, statistics: statistics)
         let board = ProbeStatusBoard(keys: config.seriesKeys)
+        let otlp = try options.otlp.map { try OTLPExport(settings: $0, targets: config.targets, logger: logger) }
         for key in config.seriesKeys { metrics.register(key) }
         let sink: @Sendable (ProbeEvent) -> Void = { event in
             switch event {
@@ -34,30 +34,43 @@ public struct Sidecar: Sendable {
                 metrics.record(result, measurement)
                 board.record(result, measurement)
                 statistics.record(result, measurement)
+                otlp?.record(result, measurement)
             case .skipped(let key, let reason):
                 metrics.recordSkip(key, reason)
                 board.recordSkip(key, reason)
             }
         }
         let scheduler = try ProbeScheduler(config: config, group: group, logger: logger, gates: gates, sink: sink)
+        let onDemand = OnDemandProber(config: config, gates: gates, group: group, limits: options.onDemand)
+        let requests = ReloadRequests()
         self.metrics = metrics
         self.board = board
         self.statistics = statistics
         self.probing = ProbingService(
             initial: scheduler, keys: config.seriesKeys, metrics: metrics, board: board, statistics: statistics, logger: logger,
-            reload: reload.map { load in
+            reload: options.reload.map { load in
                 { @Sendable in
                     let config = try load()
                     let scheduler = try ProbeScheduler(config: config, group: group, logger: logger, gates: gates, sink: sink)
+                    onDemand.update(config)
+                    otlp?.update(config.targets)
                     return (scheduler, config.seriesKeys)
                 }
-            })
+            },
+            requests: requests)
         self.endpoint = MetricsEndpoint.application(
-            address: listen, metrics: metrics, board: board, statistics: statistics, logger: logger, limits: limits, onListening: onListening)
+            options: options, metrics: metrics, board: board, statistics: statistics, onDemand: onDemand,
+            reloads: requests, logger: logger, onListening: onListening)
+        var others: [any Service] = []
+        if let file = options.watchedFile, options.reload != nil, options.watchInterval > .zero {
+            others.append(ConfigFileWatcher(path: file, interval: options.watchInterval, requests: requests, logger: logger))
+        }
+        if let otlp { others.append(otlp.service) }
+        self.others = others
     }
 
-    /// The probing (scheduler and reloads) and the HTTP endpoint.
+    /// The probing (scheduler and reloads), the HTTP endpoint, and the optional watcher and exporter.
     public var services: [any Service] {
-        [probing, endpoint]
+        [probing, endpoint] + others
     }
 }

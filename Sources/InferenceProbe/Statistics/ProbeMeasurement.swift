@@ -28,14 +28,14 @@ public struct ProbeMeasurement: Sendable, Equatable {
         let t = result.timeline
         var phases: [ConnectionPhase] = []
         var previous = t.started
-        for (name, instant) in [("dns", t.resolved), ("connect", t.connected), ("tls", t.tlsEstablished),
+        for (name, instant) in [("dns", t.resolved), ("connect", t.connected), ("proxy_connect", t.proxyTunnelled), ("tls", t.tlsEstablished),
                                 ("websocket_upgrade", t.upgraded)] {
             guard let instant else { continue }
             phases.append(ConnectionPhase(name: name, seconds: instant.seconds(since: previous)))
             previous = instant
         }
         connectionPhases = result.connectionReused ? [] : phases
-        let lastSetup = [t.upgraded, t.tlsEstablished, t.connected].compactMap { $0 }.first
+        let lastSetup = [t.upgraded, t.tlsEstablished, t.proxyTunnelled, t.connected].compactMap { $0 }.first
         connectionSetup = result.connectionReused ? nil : lastSetup.map { $0.seconds(since: t.started) }
         outputTokens = result.outcome == .success ? result.outputTokens : 0
 
@@ -79,9 +79,10 @@ extension ProbeMeasurement {
 /// One step of opening a connection and how long it took.
 public struct ConnectionPhase: Sendable, Equatable {
     /// Every phase name, in order.
-    public static let names = ["dns", "connect", "tls", "websocket_upgrade"]
+    public static let names = ["dns", "connect", "proxy_connect", "tls", "websocket_upgrade"]
 
-    /// `dns`, `connect`, `tls` or `websocket_upgrade`; the `phase` label value.
+    /// `dns`, `connect`, `proxy_connect` (through an egress proxy), `tls` or `websocket_upgrade`; the
+    /// `phase` label value.
     public var name: String
     public var seconds: Double
 }
