@@ -4,7 +4,8 @@ import InferenceProbe
 /// `check-config`: validate a configuration file and summarise it, without probing anything.
 struct CheckConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "check-config", abstract: "Validate a configuration file and print what it would probe.")
+        commandName: "check-config", abstract: "Validate a configuration file and print what it would probe.",
+        discussion: EnvironmentFlags.discussion(EnvironmentFlags.checkConfig))
 
     @Option(name: .customLong("config.file"), help: "Path of the YAML configuration file.")
     var configFile = "inference-probe.yml"

@@ -9,7 +9,8 @@ import UnixSignals
 /// The sidecar: probe the configured targets and serve `/metrics` until SIGTERM or SIGINT.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "run", abstract: "Probe the targets of a configuration file and serve metrics (the default).")
+        commandName: "run", abstract: "Probe the targets of a configuration file and serve metrics (the default).",
+        discussion: EnvironmentFlags.discussion(EnvironmentFlags.run))
 
     @Option(name: .customLong("config.file"), help: "Path of the YAML configuration file.")
     var configFile = "inference-probe.yml"

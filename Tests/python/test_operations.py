@@ -353,7 +353,7 @@ def test_probe_debug_returns_the_timeline_as_text(probe_sidecar):
     assert status == 200, body
     assert headers["Content-Type"].startswith("text/plain"), headers["Content-Type"]
     assert len(body.strip().splitlines()) >= 3, body
-    assert "http_sse" in body, body
+    assert "timeline" in body.lower() and "http_sse" in body, body
     assert SIM_KEY not in body, "the API key must never appear in the debug output"
 
 
@@ -444,7 +444,7 @@ def test_prometheus_scrapes_probe_with_the_blackbox_relabelling(probe_sidecar, t
         return found[0] == expected
 
     try:
-        until(all_up, 45, lambda: f"probe_success == 1 for {expected}, got {found[0]}; targets: "
+        until(all_up, 30, lambda: f"probe_success == 1 for {expected}, got {found[0]}; targets: "
                                   f"{request(base + '/api/v1/targets')[2][:3000]}", interval=0.5)
         up = query('up{job="inference-probe-probe"}')
         assert sorted((s["metric"]["instance"], s["value"][1]) for s in up) == [("alpha", "1"), ("beta", "1")], up
@@ -639,11 +639,13 @@ def test_a_command_line_flag_wins_over_the_environment(binary, sims, tmp_path):
     path = write_config(tmp_path / "probe.yml", [target("from-flag", fast.base)])
     env_port, flag_port = free_port(), free_port()
     env = {"INFERENCE_PROBE_CONFIG_FILE": str(tmp_path / "absent.yml"),
-           "INFERENCE_PROBE_WEB_LISTEN_ADDRESS": f"127.0.0.1:{env_port}"}
+           "INFERENCE_PROBE_WEB_LISTEN_ADDRESS": f"127.0.0.1:{env_port}",
+           "INFERENCE_PROBE_WEB_ENABLE_LIFECYCLE": "true"}  # no such flag given: this one applies
     with Sidecar(binary, tmp_path, ["--config.file", path], env=env, port=flag_port) as sidecar:
         sidecar.wait_metrics(lambda b: successes(b, "from-flag") > 0, 20, "the target of --config.file")
         with pytest.raises(OSError):
             request(f"http://127.0.0.1:{env_port}/-/healthy", timeout=2)
+        assert sidecar.reload("POST")[0] == 200, "the environment applies to the flags not on the command line"
 
 
 def test_lifecycle_can_be_enabled_from_the_environment(binary, sims, tmp_path):
