@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import free_port, samples, total
+from aiohttp import web
+
+from conftest import LoopbackServer, free_port, samples, total
 
 SIM_KEY = "sk-test-operations-simulator"
 MODEL = "simulated-model"
@@ -302,6 +304,9 @@ def test_probe_runs_every_transport_of_the_target_and_returns_only_probe_metrics
                 assert samples(body, "probe_inference_connection_phase_seconds", phase="connect", **labels), body
             else:
                 assert len(ttft) == 1 and 0.04 <= ttft[0] < 1.0, (labels, ttft)  # the simulator: 50 ms
+        if shutil.which("promtool"):
+            check = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, text=True)
+            assert check.returncode == 0 and not check.stdout.strip(), check.stdout + check.stderr
 
 
 def test_probe_selects_one_transport_and_checks_the_api(probe_sidecar):
@@ -407,6 +412,38 @@ def test_probe_beyond_max_concurrent_is_503(binary, sims, tmp_path):
                                                        for _ in range(4)])
         assert 200 in statuses and 503 in statuses, statuses
         assert probe(sidecar, header, target="slow")[0] == 200, "the slot is free again"
+
+
+def test_probe_of_a_paused_target_sends_nothing_and_reports_skipped(binary, tmp_path):
+    """A 429 with Retry-After: 60 pauses the target; /probe then reports probe_inference_skipped{reason} 1 and
+    probe_success 0 without sending a request."""
+    requests = []
+
+    async def chat_completions(request: web.Request) -> web.Response:
+        requests.append(time.monotonic())
+        return web.json_response({"error": {"message": "Rate limit reached", "type": "requests",
+                                            "code": "rate_limit_exceeded"}}, status=429,
+                                 headers={"Retry-After": "60", "x-ratelimit-remaining-requests": "0"})
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", chat_completions)
+    server = LoopbackServer(app).start()
+    try:
+        path = write_config(tmp_path / "probe.yml", [target("limited", f"http://127.0.0.1:{server.port}/v1", ["http"])],
+                            interval="1h")
+        with Sidecar(binary, tmp_path, ["--config.file", path]) as sidecar:
+            sidecar.wait_metrics(lambda b: probes(b, "limited", outcome="rate_limited") >= 1
+                                 and total(b, "inference_probe_backoff_remaining_seconds", target="limited") > 0,
+                                 20, "the target paused by the 429")
+            sent = len(requests)
+            status, _, body = probe(sidecar, target="limited")
+            assert status == 200, body
+            assert [v for _, v in samples(body, "probe_success", transport="http")] == [0.0], body
+            skipped = samples(body, "probe_inference_skipped", transport="http")
+            assert [v for _, v in skipped] == [1.0] and skipped[0][0].get("reason"), body
+            assert len(requests) == sent, "a paused target must not be sent a request by /probe"
+    finally:
+        server.stop()
 
 
 # ---------------------------------------------------------------------------------------------- Prometheus
@@ -538,9 +575,10 @@ def test_watch_reloads_an_edited_file_without_a_signal(binary, sims, tmp_path):
 
         edited = time.monotonic()
         write_config(file, [target("one", fast.base), target("two", fast.base)])
-        body = sidecar.wait_metrics(lambda b: successes(b, "two") > 0, 10, "the edited file's new target probed")
-        assert time.monotonic() - edited < 6
-        assert gauge(body, RELOAD_OK) == 1 and gauge(body, RELOAD_TS) > loaded_at, summary(body)
+        body = sidecar.wait_metrics(lambda b: gauge(b, RELOAD_TS) > loaded_at, 10, "the edited file reloaded")
+        assert time.monotonic() - edited < 3, "a 1s watch interval (the default 5s would be later)"
+        assert gauge(body, RELOAD_OK) == 1, summary(body)
+        sidecar.wait_metrics(lambda b: successes(b, "two") > 0, 10, "the edited file's new target probed")
 
 
 def swap_configmap(directory: Path, version: str, text: str, remove: str | None = None):
@@ -567,9 +605,11 @@ def test_watch_follows_a_configmap_symlink_swap_and_keeps_bad_files_out(binary, 
         body = sidecar.wait_metrics(lambda b: successes(b, "one") > 0, 20, "target one probed")
         assert gauge(body, RELOAD_OK) == 1, summary(body)
 
+        swapped = time.monotonic()
         swap_configmap(mount, "..2026_b", config_text([target("one", fast.base), target("two", fast.base)]),
                        remove="..2026_a")
         body = sidecar.wait_metrics(lambda b: successes(b, "two") > 0, 10, "the swapped-in target two probed")
+        assert time.monotonic() - swapped < 4, "a 1s watch interval (the default 5s would be later)"
         assert gauge(body, RELOAD_OK) == 1, summary(body)
 
         swap_configmap(mount, "..2026_c", bad_config_text([target("one", fast.base)]), remove="..2026_b")

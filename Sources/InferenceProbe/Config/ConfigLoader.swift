@@ -24,6 +24,7 @@ import Yams
 ///     api_key_env: OPENAI_API_KEY        # or api_key_file: /etc/secrets/openai
 ///     pricing: {input_per_million: 0.15, output_per_million: 0.60}
 ///     daily_budget: 1.00
+///     proxy_url: http://proxy:3128       # else HTTPS_PROXY / HTTP_PROXY unless NO_PROXY; "direct": none
 /// ```
 public enum ConfigLoader {
     static let globalKeys = [
@@ -32,7 +33,7 @@ public enum ConfigLoader {
     ]
     static let targetKeys = [
         "name", "base_url", "model", "api", "transports", "api_key_env", "api_key_file", "api_key_header", "api_key_query", "headers",
-        "websocket_path", "tls", "pricing", "daily_budget",
+        "websocket_path", "tls", "pricing", "daily_budget", "proxy_url",
     ] + globalKeys
 
     /// Loads `file`. Every problem is a `ConfigError` naming the file, the key and the reason.
@@ -269,7 +270,26 @@ public enum ConfigLoader {
                 target.tls.caFile = path
             }
         }
+        target.proxy = try parseProxy(keys["proxy_url"], for: target.baseURL, environment: environment, at: urlNode)
         return target
+    }
+
+    /// The target's `proxy_url` (`direct` for none), else the environment's proxy for its URL.
+    static func parseProxy(_ node: YAMLConfigNode?, for url: BaseURL, environment: [String: String],
+                           at urlNode: YAMLConfigNode) throws(ConfigError) -> EgressProxy? {
+        if let node {
+            let text = try node.nonEmptyString()
+            guard text != "direct" else { return nil }
+            switch EgressProxy.parse(text) {
+            case .success(let proxy): return proxy
+            case .failure(let error): throw node.error("\(error)")
+            }
+        }
+        guard let (variable, proxy) = EgressProxy.fromEnvironment(for: url, environment) else { return nil }
+        switch proxy {
+        case .success(let proxy): return proxy
+        case .failure(let error): throw urlNode.error("the proxy in environment variable \(variable) \(error)")
+        }
     }
 
     /// `true` for a non-empty run of ASCII letters, digits and the `allowing` characters (names, header

@@ -117,6 +117,8 @@ public struct TargetConfig: Sendable, CustomStringConvertible, CustomDebugString
     /// WebSocket route relative to the base URL (`stream` -> `/v1/stream`); `nil`: the API's own.
     public var websocketPath: String?
     public var tls: TLSSettings
+    /// The HTTP proxy probes tunnel through (`proxy_url`, or the environment's `HTTPS_PROXY` / `HTTP_PROXY`).
+    public var proxy: EgressProxy?
 
     public init(
         name: String, baseURL: BaseURL, model: String, api: String = APICatalog.defaultName, transports: [String],
@@ -159,6 +161,7 @@ public struct TargetConfig: Sendable, CustomStringConvertible, CustomDebugString
     /// Every secret value of the target (key, header values, query values), for scrubbing echoed text.
     var secretValues: [String] {
         [apiKey?.value].compactMap { $0 } + headers.map(\.value.value) + baseURL.query.map(\.value.value)
+            + (proxy?.secretValues ?? [])
     }
 }
 

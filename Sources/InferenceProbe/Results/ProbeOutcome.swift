@@ -12,6 +12,8 @@ public enum ProbeOutcome: String, Sendable, CaseIterable, Codable {
     case connectError = "connect_error"
     /// Opening the connection (TCP, TLS, WebSocket upgrade) took longer than `connect_timeout`.
     case connectTimeout = "connect_timeout"
+    /// The egress proxy refused the `CONNECT` tunnel (407, 403, 502, ...) or answered it with no HTTP.
+    case proxyError = "proxy_error"
     /// The TLS handshake failed (bad certificate, wrong host name, protocol mismatch).
     case tlsError = "tls_error"
     /// 401 or 403 (also as a refused WebSocket upgrade), or an in-band authentication or permission error.

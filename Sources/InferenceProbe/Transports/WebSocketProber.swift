@@ -141,6 +141,7 @@ public actor WebSocketProber: TransportProber {
             switch try await upgrade.futureResult.get() {
             case .upgraded(let session, let phases, let upgradedAt):
                 timeline.connected = phases.connected
+                timeline.proxyTunnelled = phases.proxyTunnelled
                 timeline.tlsEstablished = phases.tlsEstablished
                 timeline.upgraded = upgradedAt
                 let opening = dialect.websocketOpening()

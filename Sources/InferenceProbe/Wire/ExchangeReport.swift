@@ -22,6 +22,7 @@ struct ExchangeReport: Sendable {
     func apply(to result: inout ProbeResult) {
         if let phases {
             result.timeline.connected = phases.connected
+            result.timeline.proxyTunnelled = phases.proxyTunnelled
             result.timeline.tlsEstablished = phases.tlsEstablished
         }
         result.timeline.requestStarted = requestStarted

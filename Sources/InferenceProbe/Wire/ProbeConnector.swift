@@ -2,8 +2,9 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 
-/// Opens the connection of one probe: resolves the host, connects TCP, adds TLS for https, all before the
-/// connect deadline (`connect_timeout`, or the probe's end if sooner), recording when each phase finished.
+/// Opens the connection of one probe: resolves the host, connects TCP (through a `CONNECT` tunnel when the
+/// target has an egress proxy), adds TLS for https, all before the connect deadline (`connect_timeout`, or
+/// the probe's end if sooner), recording when each phase finished.
 struct ProbeConnector: Sendable {
     let group: any EventLoopGroup
     let tls: NIOSSLContext?
@@ -11,6 +12,8 @@ struct ProbeConnector: Sendable {
     let port: Int
     /// The TLS server name (SNI and verification); `nil` for an IP address.
     let serverName: String?
+    /// The proxy to tunnel through; DNS and TCP then go to the proxy.
+    let proxy: EgressProxy?
 
     /// Builds the connector for a target; a bad CA file fails here, at start-up.
     init(target: TargetConfig, group: any EventLoopGroup) throws {
@@ -18,6 +21,7 @@ struct ProbeConnector: Sendable {
         self.host = target.baseURL.host
         self.port = target.baseURL.port
         self.serverName = Self.isIPAddress(target.baseURL.host) ? nil : target.baseURL.host
+        self.proxy = target.proxy
         guard target.baseURL.secure else {
             self.tls = nil
             return
@@ -58,18 +62,28 @@ struct ProbeConnector: Sendable {
     ) async throws(ProbeFailure) -> any Channel {
         let ready = eventLoop.makePromise(of: ConnectionPhases.self)
         let remaining = max(deadline - .now, .milliseconds(1))
-        let (tls, serverName) = (self.tls, self.serverName)
+        let (tls, serverName, proxy) = (self.tls, self.serverName, self.proxy)
+        /// TLS, the phase recorder and the protocol handlers: at once, or once the proxy tunnel is open.
+        let install: @Sendable (any Channel, ConnectionPhases) throws -> Void = { channel, phases in
+            let sync = channel.pipeline.syncOperations
+            if let tls {
+                try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
+            }
+            try sync.addHandler(ConnectionPhaseRecorder(expectsTLS: tls != nil, ready: ready, phases: phases))
+            try configure(channel, ready.futureResult)
+        }
+        let authority = Self.isIPAddress(host) && host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(TimeAmount(remaining))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    if let tls {
-                        try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
-                    }
-                    try sync.addHandler(ConnectionPhaseRecorder(expectsTLS: tls != nil, ready: ready))
-                    try configure(channel, ready.futureResult)
+                    guard let proxy else { return try install(channel, ConnectionPhases()) }
+                    try channel.pipeline.syncOperations.addHandler(ProxyTunnelHandler(
+                        authority: authority, authorization: proxy.authorization, failed: ready
+                    ) { channel, instants in
+                        try install(channel, ConnectionPhases(connected: instants.connected, proxyTunnelled: instants.tunnelled))
+                    })
                 }
             }
         let channel: any Channel
@@ -77,12 +91,15 @@ struct ProbeConnector: Sendable {
             channel = try await bootstrap.connect(to: address).get()
         } catch {
             ready.fail(error)
-            throw ProbeFailure.classify(error)
+            var failure = ProbeFailure.classify(error)
+            if let proxy { failure.detail = "proxy \(proxy): " + failure.detail }
+            throw failure
         }
-        guard tls != nil else { return channel }
-        // Wait for the handshake here, so that a refused certificate can be explained before the probe ends.
+        guard tls != nil || proxy != nil else { return channel }
+        // Wait for the tunnel and the handshake here, so that a refused certificate can be explained
+        // before the probe ends.
         let timer = eventLoop.scheduleTask(deadline: .deadline(for: deadline)) {
-            ready.fail(ProbeFailure(.connectTimeout, "TLS handshake timed out"))
+            ready.fail(ProbeFailure(.connectTimeout, proxy != nil ? "proxy tunnel or TLS handshake timed out" : "TLS handshake timed out"))
         }
         defer { timer.cancel() }
         do {
@@ -91,7 +108,7 @@ struct ProbeConnector: Sendable {
         } catch {
             channel.close(promise: nil)
             var failure = ProbeFailure.classify(error)
-            if failure.outcome == .tlsError, TLSFailureReport.isCertificateRefusal(error),
+            if failure.outcome == .tlsError, proxy == nil, TLSFailureReport.isCertificateRefusal(error),
                let certificate = await TLSFailureReport.peerCertificate(
                    at: address, serverName: serverName, on: eventLoop, timeout: TimeAmount(max(deadline - .now, .milliseconds(1))))
             {
@@ -103,7 +120,7 @@ struct ProbeConnector: Sendable {
 
     /// Resolves the host on NIO's thread pool; the deadline wins over a hung resolver.
     private func resolve(on eventLoop: any EventLoop, deadline: ProbeInstant) async throws(ProbeFailure) -> [SocketAddress] {
-        let (host, port) = (self.host, self.port)
+        let (host, port) = proxy.map { ($0.host, $0.port) } ?? (self.host, self.port)
         let resolved = eventLoop.makePromise(of: [SocketAddress].self)
         NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) {
             try HostResolver.resolve(host, port: port)
