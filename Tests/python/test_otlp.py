@@ -541,3 +541,44 @@ def test_nothing_is_sent_without_an_endpoint(binary, simulators, tmp_path):
         for receiver in receivers:
             receiver.stop()
     assert not any(r.received() or r.rejected for r in receivers)
+
+
+def test_endpoint_and_interval_from_the_environment(binary, simulators, tmp_path):
+    """INFERENCE_PROBE_OTLP_ENDPOINT / INFERENCE_PROBE_OTLP_INTERVAL work like the flags."""
+    config = tmp_path / "probe.yml"
+    write_config(config, simulators)
+    receiver = Receiver().start()
+    port = free_port()
+    sidecar = Process([binary, "run", "--config.file", str(config), "--web.listen-address", f"127.0.0.1:{port}",
+                       "--log.level", "warn"],
+                      env={"INFERENCE_PROBE_OTLP_ENDPOINT": f"http://127.0.0.1:{receiver.port}",
+                           "INFERENCE_PROBE_OTLP_INTERVAL": "1s"})
+    stderr = drain(sidecar)
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and len(receiver.received()) < 2 and sidecar.proc.poll() is None:
+            time.sleep(0.2)
+        exports = receiver.received()
+        assert len(exports) >= 2, f"{len(exports)} exports; rejected {receiver.rejected}; {''.join(stderr)[-2000:]}"
+        assert receiver.rejected == []
+        assert points(current(exports), DURATION, ("oai", "http_sse"))
+    finally:
+        assert sidecar.stop() == 0, "".join(stderr)
+        receiver.stop()
+
+
+def test_unreachable_receiver_does_not_stop_probing(binary, simulators, tmp_path):
+    """An endpoint that refuses connections: the sidecar keeps probing and serving /metrics, and exits 0."""
+    config = tmp_path / "probe.yml"
+    write_config(config, simulators)
+    sidecar, stderr, url = start_sidecar(binary, config, "--otlp.endpoint", f"http://127.0.0.1:{free_port()}",
+                                         "--otlp.interval", "1s")
+    try:
+        deadline = time.monotonic() + 20
+        done = 0
+        while time.monotonic() < deadline and done < 4 and sidecar.proc.poll() is None:
+            time.sleep(0.2)
+            done = probes_done(scrape(f"{url}/metrics"), "oai", "http_sse", outcome="success")
+        assert done >= 4, "".join(stderr)[-2000:]
+    finally:
+        assert sidecar.stop() == 0, "".join(stderr)[-2000:]

@@ -152,7 +152,8 @@ class Sidecar:
                  *, log_level: str = "info", extra=()):
         self.port = free_port()
         self.directory = directory
-        config = directory / "probe.yml"
+        (directory / "probe").mkdir(exist_ok=True)  # not beside web.yml: relative paths there are web.yml's
+        config = directory / "probe" / "probe.yml"
         config.write_text(f"""
 global: {{interval: 1s, timeout: 5s}}
 targets:
@@ -468,13 +469,18 @@ def wait_for_certificate(sidecar: Sidecar, pki: Path, cn: str, serial: str):
     """New connections present the certificate `cn`/`serial` within a few seconds (a request each time, as the
     spec checks for changes on requests), and it serves metrics."""
     changed = time.monotonic()
+    seen = []
 
     def presented():
         request(sidecar.port, "/-/healthy", context=client_context(pki))
         certificate = handshake(sidecar.port, client_context(pki))[1]
-        return (common_name(certificate), certificate["serialNumber"]) == (cn, serial)
+        seen.append((common_name(certificate), certificate["serialNumber"]))
+        return seen[-1] == (cn, serial)
 
-    sidecar.wait_until(presented, f"new connections presenting {cn}", timeout=10)
+    try:
+        sidecar.wait_until(presented, f"new connections presenting {cn}/{serial}", timeout=10)
+    except AssertionError as error:
+        raise AssertionError(f"certificates seen (CN, serial): {sorted(set(seen))}\n{error}") from None
     assert time.monotonic() - changed < 5
     status, _, body = request(sidecar.port, "/metrics", context=client_context(pki))
     assert status == 200 and SERIES_LINE in body
