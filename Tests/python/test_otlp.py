@@ -568,7 +568,8 @@ def test_endpoint_and_interval_from_the_environment(binary, simulators, tmp_path
 
 
 def test_unreachable_receiver_does_not_stop_probing(binary, simulators, tmp_path):
-    """An endpoint that refuses connections: the sidecar keeps probing and serving /metrics, and exits 0."""
+    """An endpoint that refuses connections: the sidecar keeps probing and serving /metrics, and exits 0
+    (after up to ~20 s: the exporter retries the export in flight and a last one until their deadlines)."""
     config = tmp_path / "probe.yml"
     write_config(config, simulators)
     sidecar, stderr, url = start_sidecar(binary, config, "--otlp.endpoint", f"http://127.0.0.1:{free_port()}",
@@ -581,4 +582,4 @@ def test_unreachable_receiver_does_not_stop_probing(binary, simulators, tmp_path
             done = probes_done(scrape(f"{url}/metrics"), "oai", "http_sse", outcome="success")
         assert done >= 4, "".join(stderr)[-2000:]
     finally:
-        assert sidecar.stop() == 0, "".join(stderr)[-2000:]
+        assert sidecar.stop(timeout=40) == 0, "".join(stderr)[-2000:]

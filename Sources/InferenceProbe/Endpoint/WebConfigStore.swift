@@ -5,13 +5,15 @@ import NIOConcurrencyHelpers
 import NIOPosix
 import NIOSSL
 
-/// The `--web.config.file` in force, re-read when the file changes (looked at most once a second, when a
-/// connection or request needs it), as exporter-toolkit does. A changed file that does not load is logged
+/// The `--web.config.file` in force, re-read when the file or the certificate, key or CA files it names
+/// change (looked at most once a second, when a connection or request needs it), so a certificate renewed
+/// in place (cert-manager, a rotated Kubernetes secret) is served without a restart. A changed file that does not load is logged
 /// and the previous one stays. Whether TLS is on at all is decided at start.
 public final class WebConfigStore: Sendable {
     private struct State {
         var config: WebConfig
         var context: NIOSSLContext?
+        /// The bytes of the file and of the files it names, as last loaded.
         var content: Data
         var checked: ContinuousClock.Instant
         /// Credentials already checked against their hash, so that a scrape every 15 s costs one bcrypt run,
@@ -44,7 +46,7 @@ public final class WebConfigStore: Sendable {
         let context = try config.tls?.makeContext()
         tlsEnabled = context != nil
         state = NIOLockedValueBox(State(config: config, context: context,
-                                        content: FileManager.default.contents(atPath: file) ?? Data(), checked: .now))
+                                        content: Self.content(of: file, config), checked: .now))
     }
 
     /// The configuration in force, after looking at the file if a second has passed since the last look.
@@ -59,11 +61,19 @@ public final class WebConfigStore: Sendable {
         }
     }
 
+    /// The web configuration file's bytes followed by those of the TLS files it names.
+    private static func content(of file: String, _ config: WebConfig) -> Data {
+        let files = [file] + [config.tls?.certFile, config.tls?.keyFile, config.tls?.clientCAFile].compactMap { $0 }
+        return files.reduce(into: Data()) { content, path in content += FileManager.default.contents(atPath: path) ?? Data() }
+    }
+
     private func reloadIfChanged(_ state: inout State) {
-        guard let content = FileManager.default.contents(atPath: file), content != state.content else { return }
+        let content = Self.content(of: file, state.config)
+        guard content != state.content else { return }
         state.content = content
         do {
             let config = try WebConfig.load(file: file)
+            state.content = Self.content(of: file, config)
             let context = tlsEnabled ? try config.tls?.makeContext() : nil
             if tlsEnabled, context == nil {
                 logger.error("the web configuration no longer has tls_server_config; TLS stays on with the previous certificate",
@@ -78,6 +88,12 @@ public final class WebConfigStore: Sendable {
         }
     }
 
+    /// `$2y$` (what `htpasswd -B` writes) as `$2b$`: the same algorithm under the prefix the bcrypt
+    /// library knows.
+    static func normalized(_ hash: String) -> String {
+        hash.hasPrefix("$2y$") ? "$2b$" + hash.dropFirst(4) : hash
+    }
+
     /// Whether `user` and `password` match `basic_auth_users`. Runs bcrypt off the event loops; an unknown
     /// user is checked against a decoy hash, so the answer's timing does not tell which users exist.
     func authenticate(user: String, password: String) async -> Bool {
@@ -86,7 +102,7 @@ public final class WebConfigStore: Sendable {
         let credentials = Credentials(user: user, hash: hash ?? Secret(Self.decoy), password: Secret(password))
         if hash != nil, state.withLockedValue({ $0.verified.contains(credentials) }) { return true }
         let matches = (try? await NIOThreadPool.singleton.runIfActive {
-            Bcrypt.verify(password, hash: credentials.hash.value)
+            Bcrypt.verify(password, hash: Self.normalized(credentials.hash.value))
         }) ?? false
         guard matches, hash != nil else { return false }
         state.withLockedValue { state in
