@@ -37,8 +37,8 @@ final class OTLPExport: Sendable {
 
     let service: any Service
     private let factory: any MetricsFactory
-    /// `server.address` and `server.port` of each target, by name (updated on reload).
-    private let servers: NIOLockedValueBox<[String: (address: String, port: Int)]>
+    /// `server.address` of each target, by name (updated on reload).
+    private let servers: NIOLockedValueBox<[String: String]>
 
     init(settings: OTLPExportSettings, targets: [TargetConfig], logger: Logger) throws {
         var configuration = OTel.Configuration.default
@@ -63,7 +63,7 @@ final class OTLPExport: Sendable {
 
     /// Takes the targets of a reloaded configuration.
     func update(_ targets: [TargetConfig]) {
-        let servers = Dictionary(targets.map { ($0.name, ($0.baseURL.host, $0.baseURL.port)) }) { $1 }
+        let servers = Dictionary(targets.map { ($0.name, $0.baseURL.host) }) { $1 }
         self.servers.withLockedValue { $0 = servers }
     }
 
@@ -78,8 +78,9 @@ final class OTLPExport: Sendable {
             ("inference_probe.target", key.target),
             ("inference_probe.transport", key.transport),
         ]
-        if let server = servers.withLockedValue({ $0[key.target] }) {
-            attributes += [("server.address", server.address), ("server.port", String(server.port))]
+        // server.port is left out: swift-otel's metric attributes are strings, and the conventions make it an int.
+        if let address = servers.withLockedValue({ $0[key.target] }) {
+            attributes.append(("server.address", address))
         }
         let t = result.timeline
         if let origin = t.requestStarted ?? Optional(t.started), let end = t.ended {
