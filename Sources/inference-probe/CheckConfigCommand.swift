@@ -15,7 +15,7 @@ struct CheckConfigCommand: AsyncParsableCommand {
         print("\(configFile): OK, \(config.targets.count) target(s), \(config.seriesKeys.count) series")
         for target in config.targets {
             let key = target.apiKey == nil ? "no API key" : "API key set"
-            print("  \(target.name): \(target.baseURL) model=\(target.model) transports=\(target.transports.joined(separator: ",")) every \(PrometheusDuration.format(target.interval)), timeout \(PrometheusDuration.format(target.timeout)), \(key)")
+            print("  \(target.name): \(target.baseURL) model=\(target.model) transports=\(target.transports.joined(separator: ",")) every \(PrometheusDuration.format(target.interval)), timeout \(PrometheusDuration.format(target.timeout)), \(key)\(target.proxy.map { ", through proxy \($0)" } ?? "")")
         }
     }
 }

@@ -122,9 +122,9 @@ def test_prometheus_scrapes_the_sidecar_and_evaluates_rules_and_dashboard(demo, 
         status, body = http_get(f"{base}/api/v1/rules")
         groups = json.loads(body)["data"]["groups"]
         rules = [rule for group in groups for rule in group["rules"]]
-        # 13 alerts, 4 objective constants, 8 TTFT regression rules (6 recording, 2 alerting), 18 SLO rules
+        # 15 alerts, 4 objective constants, 8 TTFT regression rules (6 recording, 2 alerting), 18 SLO rules
         # (14 error ratios, 4 burn-rate alerts).
-        assert len(rules) == 43
+        assert len(rules) == 45
         assert all(rule["health"] == "ok" for rule in rules), rules
         # The healthy demo must not raise the availability or down alerts.
         firing = [a["labels"]["alertname"] for a in json.loads(http_get(f"{base}/api/v1/alerts")[1])["data"]["alerts"]]
@@ -152,3 +152,28 @@ def test_metrics_are_gzipped_when_the_scraper_asks(demo):
     assert len(compressed) * 5 < len(unzipped), (len(compressed), len(unzipped))
     check = subprocess.run([require(PROMTOOL), "check", "metrics"], input=unzipped, capture_output=True, text=True)
     assert check.returncode == 0 and not check.stdout.strip(), check.stdout + check.stderr
+
+
+def test_metrics_are_openmetrics_when_the_scraper_asks(demo):
+    """Prometheus asks for OpenMetrics first on every scrape; the answer must pass the strict OpenMetrics
+    parser of prometheus_client and hold the same samples as the text format."""
+    import urllib.request
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+    _, base = demo
+    time.sleep(3)
+    accept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75," \
+             "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"  # what Prometheus 2 sends
+    request = urllib.request.Request(f"{base}/metrics", headers={"Accept": accept})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.headers["Content-Type"].startswith("application/openmetrics-text; version=1.0.0")
+        text = response.read().decode()
+    assert text.endswith("# EOF\n")
+    families = {family.name: family for family in text_string_to_metric_families(text)}
+    probes = families["inference_probe_probes"]
+    assert probes.type == "counter"
+    assert all(sample.name == "inference_probe_probes_total" for sample in probes.samples)
+    assert families["inference_probe_time_to_first_token_seconds"].type == "histogram"
+    status, plain = http_get(f"{base}/metrics")
+    names = lambda text: {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and line[0] != "#"}
+    samples = {sample.name for family in families.values() for sample in family.samples}
+    assert samples <= names(plain) and len(samples) > 20

@@ -29,8 +29,13 @@ PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO
 DEADLINE = 15  # seconds a sidecar gets to show what a test waits for (probes run every second)
 
 TINYPROXY = shutil.which("tinyproxy") or "/usr/bin/tinyproxy"
-if not os.access(TINYPROXY, os.X_OK):
-    pytest.skip("tinyproxy is not installed (Debian: apt-get install tinyproxy)", allow_module_level=True)
+
+
+@pytest.fixture(autouse=True)
+def require_tinyproxy():
+    """A missing proxy is a failure, not a skip: Tests/run and .ci/run install it."""
+    if not os.access(TINYPROXY, os.X_OK):
+        pytest.fail("tinyproxy is not installed (Debian: apt-get install tinyproxy; Tests/run does)")
 
 
 # --- certificates and the TLS simulator ------------------------------------------------------------------
@@ -331,11 +336,14 @@ def test_no_proxy_not_matching_still_uses_the_proxy(tls_simulator, certs, tinypr
     assert_tunnelled(metrics, "sim", proxy, sim_port)
 
 
-def detail_of(run: Sidecar, target: str, transport: str) -> str:
-    """The failure detail of a series: its status page row, and the sidecar's log lines about its failures."""
-    logs = [line for line in run.output().splitlines()
-            if "proxy_error" in line and (f"target={target}" in line or f"{target}/" in line)]
-    return row(run.status_page(), target, transport) + "\n" + "\n".join(logs)
+def assert_detail(run: Sidecar, target: str, transport: str, outcome: str, status: int):
+    """The status page row of the series shows the outcome and the proxy's status, and so does the
+    warning the sidecar logged for the failed probe."""
+    status_row = row(run.status_page(), target, transport)
+    assert outcome in status_row and mentions_status(status_row, status), status_row
+    logged = [line for line in run.output().splitlines()
+              if outcome in line and f"target={target}" in line and f"transport={transport}" in line]
+    assert any(mentions_status(line, status) for line in logged), "\n".join(logged) or run.output()[-3000:]
 
 
 def mentions_status(detail: str, status: int) -> bool:
@@ -354,10 +362,7 @@ def test_proxy_requiring_authentication(tls_simulator, certs, tinyproxy, sidecar
     for transport in TRANSPORTS:
         assert outcomes(metrics, "no-credentials", transport).keys() == {"proxy_error"}, (transport, metrics)
         assert outcomes(metrics, "credentials", transport).keys() == {"success"}, (transport, metrics)
-        status_row = row(run.status_page(), "no-credentials", transport)
-        assert "proxy_error" in status_row, status_row
-        detail = detail_of(run, "no-credentials", transport)
-        assert mentions_status(detail, 407), detail
+        assert_detail(run, "no-credentials", transport, "proxy_error", 407)
     # tinyproxy saw the CONNECTs (it logs the request line; the 407 it answers is not logged)
     assert proxy.connects(sim_port), proxy.log()
 
@@ -369,8 +374,7 @@ def test_proxy_refusing_the_port(tls_simulator, certs, tinyproxy, sidecar):
     metrics = run.wait_until(all_counted("refused", "proxy_error"))
     for transport in TRANSPORTS:
         assert outcomes(metrics, "refused", transport).keys() == {"proxy_error"}, (transport, metrics)
-        detail = detail_of(run, "refused", transport)
-        assert mentions_status(detail, 403), detail
+        assert_detail(run, "refused", transport, "proxy_error", 403)
     assert proxy.connects(sim_port), proxy.log()
 
 
@@ -383,40 +387,45 @@ def test_proxy_that_cannot_reach_the_target(certs, tinyproxy, sidecar):
     metrics = run.wait_until(all_counted("unreachable", "proxy_error"))
     for transport in TRANSPORTS:
         assert outcomes(metrics, "unreachable", transport).keys() == {"proxy_error"}, (transport, metrics)
-        detail = detail_of(run, "unreachable", transport)
-        assert mentions_status(detail, 500), detail
+        assert_detail(run, "unreachable", transport, "proxy_error", 500)
     assert proxy.connects(dead), proxy.log()
 
 
 def test_proxy_not_listening_is_a_connect_error(tls_simulator, certs, sidecar):
     base_url, _ = tls_simulator
     dead = free_port()
-    run = sidecar(config_yaml(target_yaml("no-proxy", base_url, certs[0], f"http://127.0.0.1:{dead}")))
-    metrics = run.wait_until(all_counted("no-proxy", "connect_error"))
+    run = sidecar(config_yaml(target_yaml("proxy-down", base_url, certs[0], f"http://127.0.0.1:{dead}")))
+    metrics = run.wait_until(all_counted("proxy-down", "connect_error"))
     for transport in TRANSPORTS:
-        assert outcomes(metrics, "no-proxy", transport).keys() == {"connect_error"}, (transport, metrics)
+        assert outcomes(metrics, "proxy-down", transport).keys() == {"connect_error"}, (transport, metrics)
 
 
 def test_proxy_password_never_leaks(binary, tls_simulator, certs, tinyproxy, sidecar, tmp_path):
-    base_url, sim_port = tls_simulator
+    base_url, _ = tls_simulator
     password = "pxpw-" + secrets.token_hex(12)
     wrong = "pxwrong-" + secrets.token_hex(12)
     proxy = tinyproxy("auth", [f"BasicAuth probeuser {password}"])
+    # good: the right password; bad: a wrong one (refused with 407); down: the right one for a proxy that is
+    # not listening, so the connect_error detail names the proxy (and must not show its user-info)
     config = config_yaml(
         target_yaml("good", base_url, certs[0], proxy.url.replace("http://", f"http://probeuser:{password}@")),
-        target_yaml("bad", base_url, certs[0], proxy.url.replace("http://", f"http://probeuser:{wrong}@")))
+        target_yaml("bad", base_url, certs[0], proxy.url.replace("http://", f"http://probeuser:{wrong}@")),
+        target_yaml("down", base_url, certs[0], f"http://probeuser:{password}@127.0.0.1:{free_port()}"))
     env = {"SIM_KEY": SIM_KEY, "PATH": "/usr/bin:/bin"}
     check_file = tmp_path / "check.yml"
     check_file.write_text(config)
     check = subprocess.run([binary, "check-config", "--config.file", str(check_file)],
                            capture_output=True, text=True, env=env, timeout=30)
     assert check.returncode == 0, check.stdout + check.stderr
+    assert "3 target(s), 9 series" in check.stdout + check.stderr
     run = sidecar(config, env=env, level="debug")
     metrics = run.wait_until(lambda m: all_counted("good", "success", at_least=2)(m)
-                             and all_counted("bad", "proxy_error", at_least=2)(m))
+                             and all_counted("bad", "proxy_error", at_least=2)(m)
+                             and all_counted("down", "connect_error", at_least=2)(m))
     for transport in TRANSPORTS:
         assert outcomes(metrics, "good", transport).keys() == {"success"}, (transport, metrics)
         assert outcomes(metrics, "bad", transport).keys() == {"proxy_error"}, (transport, metrics)
+        assert outcomes(metrics, "down", transport).keys() == {"connect_error"}, (transport, metrics)
     text_page, html_page = run.status_page(), run.status_page(html=True)
     metrics = scrape(f"{run.url}/metrics")
     assert metrics and "<html" in html_page.lower() and "proxy_error" in text_page
@@ -424,6 +433,7 @@ def test_proxy_password_never_leaks(binary, tls_simulator, certs, tinyproxy, sid
     output = run.output()
     # the failures were logged (with their detail), so the search below covered them
     assert re.search(r"proxy_error.*target=bad|target=bad.*proxy_error", output), output[-3000:]
+    assert re.search(r"connect_error.*target=down|target=down.*connect_error", output), output[-3000:]
 
     leaks = []
     for name, text in [("check-config output", check.stdout + check.stderr), ("run stdout/stderr", output),

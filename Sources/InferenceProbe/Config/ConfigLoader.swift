@@ -16,6 +16,10 @@ import Yams
 ///   expect: {regex: "20", min_tokens: 10}
 /// statistics:        # optional
 ///   windows: [5m, 1h]
+/// metrics:           # optional: which histograms, with which buckets (read at start)
+///   histograms:
+///     time_to_first_token: [0.1, 0.25, 0.5, 1, 2.5, 5]
+///     inter_token_jitter: false
 /// targets:
 ///   - name: openai
 ///     base_url: https://api.openai.com/v1
@@ -55,7 +59,7 @@ public enum ConfigLoader {
         transports: [String] = TransportCatalog.names
     ) throws(ConfigError) -> ProbeConfig {
         let root = try YAMLConfigNode.document(yaml, file: file, whenEmpty: "the file is empty (it needs a targets: list)")
-        let top = try root.mapping(allowed: ["global", "statistics", "targets"])
+        let top = try root.mapping(allowed: ["global", "statistics", "metrics", "targets"])
         var defaults = ProbeDefaults()
         if let global = top["global"] {
             defaults = try parseDefaults(try global.mapping(allowed: globalKeys), inheriting: defaults)
@@ -77,7 +81,31 @@ public enum ConfigLoader {
         if let statistics = top["statistics"] {
             windows = try parseWindows(try statistics.mapping(allowed: ["windows"])) ?? windows
         }
-        return ProbeConfig(targets: targets, windows: windows)
+        var histograms = HistogramSet()
+        if let metrics = top["metrics"], let node = try metrics.mapping(allowed: ["histograms"])["histograms"] {
+            histograms = try parseHistograms(node)
+        }
+        return ProbeConfig(targets: targets, windows: windows, histograms: histograms)
+    }
+
+    /// `metrics.histograms`: per histogram, `false` (not exported), `true` (default buckets) or a list of
+    /// ascending positive bucket bounds; histograms not named keep their defaults.
+    static func parseHistograms(_ node: YAMLConfigNode) throws(ConfigError) -> HistogramSet {
+        var set = HistogramSet()
+        for (name, entry) in try node.mapping(allowed: HistogramSet.Kind.allCases.map(\.rawValue)) {
+            let kind = HistogramSet.Kind(rawValue: name)!
+            if entry.node.sequence == nil {
+                if try entry.bool() { set.enable(kind) } else { set.disable(kind) }
+                continue
+            }
+            var buckets: [Double] = []
+            for bound in try entry.sequence() { buckets.append(try bound.positiveNumber()) }
+            guard !buckets.isEmpty, zip(buckets, buckets.dropFirst()).allSatisfy({ $0 < $1 }) else {
+                throw entry.error("must list at least one bucket bound, in ascending order")
+            }
+            set.enable(kind, buckets: buckets)
+        }
+        return set
     }
 
     /// `statistics: {windows: [5m, 1h]}`: one to four distinct windows of 1 minute to 1 day.

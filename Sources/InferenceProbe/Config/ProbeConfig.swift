@@ -4,12 +4,16 @@ public struct ProbeConfig: Sendable {
     /// Sliding windows of the window statistics (`statistics.windows`), shortest first.
     public var windows: [Duration]
 
+    /// The histograms exported and their buckets (`metrics.histograms`).
+    public var histograms: HistogramSet
+
     /// 5 minutes and 1 hour.
     public static let defaultWindows: [Duration] = [.seconds(300), .seconds(3600)]
 
-    public init(targets: [TargetConfig], windows: [Duration] = defaultWindows) {
+    public init(targets: [TargetConfig], windows: [Duration] = defaultWindows, histograms: HistogramSet = HistogramSet()) {
         self.targets = targets
         self.windows = windows
+        self.histograms = histograms
     }
 
     /// Every target x transport series, in configuration order.

@@ -5,7 +5,8 @@ import HummingbirdCore
 import Logging
 import NIOCore
 
-/// The sidecar's HTTP endpoint: `/metrics` (Prometheus text format, gzipped when the scraper accepts it),
+/// The sidecar's HTTP endpoint: `/metrics` (Prometheus text format, or OpenMetrics when the scraper asks,
+/// gzipped when it accepts it),
 /// `/probe?target=NAME` (one probe now, blackbox_exporter style), `/-/healthy`, `/-/ready`, `/-/reload`
 /// (with `--web.enable-lifecycle`) and the status page at `/` (HTML for browsers, plain text for `curl`).
 /// With a web configuration it serves TLS and asks for basic authentication.
@@ -25,15 +26,20 @@ public enum MetricsEndpoint {
             router.add(middleware: BasicAuthMiddleware(store: webConfig))
         }
         router.get("metrics") { request, _ in
-            let exposition = metrics.exposition()
+            var exposition = metrics.exposition()
+            var contentType = metricsContentType
+            if OpenMetricsText.isAccepted(request.headers[.accept]) {
+                exposition = OpenMetricsText.convert(exposition)
+                contentType = OpenMetricsText.contentType
+            }
             // Prometheus asks for gzip on every scrape; the text format compresses about tenfold.
             guard request.headers[.acceptEncoding]?.contains("gzip") == true else {
-                return text(exposition, contentType: metricsContentType)
+                return text(exposition, contentType: contentType)
             }
             var plain = ByteBuffer(bytes: exposition)
             let compressed = try plain.compress(with: .gzip())
-            return Response(status: .ok, headers: [.contentType: metricsContentType, .contentEncoding: "gzip",
-                                                   .vary: "Accept-Encoding"],
+            return Response(status: .ok, headers: [.contentType: contentType, .contentEncoding: "gzip",
+                                                   .vary: "Accept-Encoding, Accept"],
                             body: ResponseBody(byteBuffer: compressed))
         }
         router.get("-/healthy") { _, _ in

@@ -39,6 +39,10 @@ enum MetricCatalog {
         "output_tokens_per_second", unit: "",
         "Generation speed: output tokens after the first per second of streaming, or per request second without streaming.") }
 
+    static var scheduleLateness: MetricNameDescriptor { name(
+        "schedule_lateness", unit: "seconds",
+        "How long after its scheduled time each probe started, over every series: near 0 while the process keeps up.") }
+    static let latenessBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
     static var probesSkipped: MetricNameDescriptor { name(
         "probes_skipped", unit: "total", "Scheduled probes not sent, by reason: rate_limited (backing off), budget (daily budget spent).") }
     static var backoffRemaining: MetricNameDescriptor { name(
@@ -80,11 +84,19 @@ enum MetricCatalog {
              "Sliding-window statistic (label stat: mean, stddev, p50, p90, p99, min, max) of the \(what); a gauge, exact over the window's successful probes.")
     }
 
-    /// Every histogram with its buckets.
-    static var histograms: [(MetricNameDescriptor, [Double])] {
-        [(connectionSetup, connectBuckets), (timeToFirstByte, ttftBuckets), (timeToFirstToken, ttftBuckets),
-         (interTokenLatency, interTokenBuckets), (interTokenJitter, interTokenBuckets), (requestDuration, durationBuckets), (outputTokenRate, tokenRateBuckets),
-         (pingRoundTrip, connectBuckets)]
+    /// The series name of each histogram.
+    static func histogram(_ kind: HistogramSet.Kind) -> MetricNameDescriptor {
+        switch kind {
+        case .connectionSetup: connectionSetup
+        case .timeToFirstByte: timeToFirstByte
+        case .timeToFirstToken: timeToFirstToken
+        case .interTokenLatency: interTokenLatency
+        case .interTokenJitter: interTokenJitter
+        case .requestDuration: requestDuration
+        case .outputTokensPerSecond: outputTokenRate
+        case .websocketPingRoundTrip: pingRoundTrip
+        case .scheduleLateness: scheduleLateness
+        }
     }
 
     static let ttftBuckets = [0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20, 30]

@@ -10,6 +10,8 @@ import Prometheus
 public final class ProbeMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private typealias M = MetricCatalog
+    /// The histograms exported, with their buckets.
+    private let histograms: HistogramSet
     /// Gates whose status is read into gauges at every scrape.
     private let gates: TargetGates?
     /// Window statistics read into gauges at every scrape.
@@ -24,10 +26,11 @@ public final class ProbeMetrics: Sendable {
     }
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), gates: TargetGates? = nil,
-                statistics: WindowedStatistics? = nil) {
+                statistics: WindowedStatistics? = nil, histograms: HistogramSet = HistogramSet()) {
         self.registry = registry
         self.gates = gates
         self.statistics = statistics
+        self.histograms = histograms
         registry.makeGauge(descriptor: M.buildInfo, labels: [("version", BuildInfo.version)]).set(1.0)
         recordConfigLoad(succeeded: true)
     }
@@ -71,8 +74,8 @@ public final class ProbeMetrics: Sendable {
         for gauge in gauges {
             registry.unregisterGauge(registry.makeGauge(descriptor: gauge.0, labels: gauge.1))
         }
-        for (name, buckets) in M.histograms {
-            registry.unregisterValueHistogram(registry.makeValueHistogram(descriptor: name, labels: labels, buckets: buckets))
+        for (kind, buckets) in histograms.buckets where kind != .scheduleLateness {
+            registry.unregisterValueHistogram(registry.makeValueHistogram(descriptor: M.histogram(kind), labels: labels, buckets: buckets))
         }
         forgetWindowGauges(key)
     }
@@ -124,27 +127,29 @@ public final class ProbeMetrics: Sendable {
         registry.makeCounter(descriptor: M.probes, labels: labels + [("outcome", result.outcome.rawValue)]).increment()
         registry.makeGauge(descriptor: M.lastSuccess, labels: labels).set(result.outcome == .success ? 1.0 : 0.0)
         registry.makeGauge(descriptor: M.lastTimestamp, labels: labels).set(wallClock.timeIntervalSince1970)
+        observe(.scheduleLateness, [], result.scheduleLateness)
         for phase in measurement.connectionPhases {
             registry.makeGauge(descriptor: M.connectionPhase, labels: labels + [("phase", phase.name)]).set(phase.seconds)
         }
-        observe(M.connectionSetup, labels, M.connectBuckets, measurement.connectionSetup)
+        observe(.connectionSetup, labels, measurement.connectionSetup)
         recordUsage(result)
         if let reason = result.reconnectReason {
             registry.makeCounter(descriptor: M.reconnects, labels: labels + [("reason", reason.rawValue)]).increment()
         }
         for roundTrip in result.pingRoundTrips {
-            observe(M.pingRoundTrip, labels, M.connectBuckets, roundTrip)
+            observe(.websocketPingRoundTrip, labels, roundTrip)
         }
         guard result.outcome == .success else { return }
         registry.makeCounter(descriptor: M.outputTokens, labels: labels).increment(by: Int64(measurement.outputTokens))
-        observe(M.timeToFirstByte, labels, M.ttftBuckets, measurement.timeToFirstByte)
-        observe(M.timeToFirstToken, labels, M.ttftBuckets, measurement.timeToFirstToken)
-        for gap in measurement.interTokenLatencies {
-            observe(M.interTokenLatency, labels, M.interTokenBuckets, gap)
+        observe(.timeToFirstByte, labels, measurement.timeToFirstByte)
+        observe(.timeToFirstToken, labels, measurement.timeToFirstToken)
+        if let buckets = histograms.buckets[.interTokenLatency] {
+            let histogram = registry.makeValueHistogram(descriptor: M.interTokenLatency, labels: labels, buckets: buckets)
+            for gap in measurement.interTokenLatencies { histogram.record(gap) }
         }
-        observe(M.interTokenJitter, labels, M.interTokenBuckets, measurement.interTokenJitter)
-        observe(M.requestDuration, labels, M.durationBuckets, measurement.duration)
-        observe(M.outputTokenRate, labels, M.tokenRateBuckets, measurement.outputTokensPerSecond)
+        observe(.interTokenJitter, labels, measurement.interTokenJitter)
+        observe(.requestDuration, labels, measurement.duration)
+        observe(.outputTokensPerSecond, labels, measurement.outputTokensPerSecond)
     }
 
     /// Input tokens and cost of every probe that was charged, and the rate limits its answer reported.
@@ -225,8 +230,9 @@ public final class ProbeMetrics: Sendable {
         if let value { gauge.set(value) } else { registry.unregisterGauge(gauge) }
     }
 
-    private func observe(_ name: MetricNameDescriptor, _ labels: [(String, String)], _ buckets: [Double], _ value: Double?) {
-        guard let value else { return }
-        registry.makeValueHistogram(descriptor: name, labels: labels, buckets: buckets).record(value)
+    /// Records `value` in histogram `kind`, if the configuration exports it.
+    private func observe(_ kind: HistogramSet.Kind, _ labels: [(String, String)], _ value: Double?) {
+        guard let value, let buckets = histograms.buckets[kind] else { return }
+        registry.makeValueHistogram(descriptor: M.histogram(kind), labels: labels, buckets: buckets).record(value)
     }
 }

@@ -28,6 +28,9 @@ public struct ProbeResult: Sendable {
     public var contentChunks: Int
     /// HTTP status of the response, when one was read.
     public var httpStatus: Int?
+    /// How long after its scheduled time the scheduler started this probe (an overloaded process, or a
+    /// probe that outlasted its interval); `nil` for probes not run by the scheduler.
+    public var scheduleLateness: Double?
     /// A short human-readable reason for a failure; never contains secrets.
     public var detail: String?
 

@@ -76,7 +76,8 @@ public struct ProbeScheduler: Service, CustomStringConvertible {
             let started = ContinuousClock.now
             switch job.gate.admit() {
             case .probe:
-                let result = await job.prober.probe()
+                var result = await job.prober.probe()
+                result.scheduleLateness = wakeUp.duration(to: started).seconds
                 let changes = job.gate.finished(result)
                 sink(.finished(result))
                 log(result)
