@@ -143,7 +143,7 @@ public final class ProbeMetrics: Sendable {
         registry.makeCounter(descriptor: M.outputTokens, labels: labels).increment(by: Int64(measurement.outputTokens))
         observe(.timeToFirstByte, labels, measurement.timeToFirstByte)
         observe(.timeToFirstToken, labels, measurement.timeToFirstToken)
-        if let buckets = histograms.buckets[.interTokenLatency] {
+        if let buckets = histograms.buckets[.interTokenLatency], !measurement.interTokenLatencies.isEmpty {
             let histogram = registry.makeValueHistogram(descriptor: M.interTokenLatency, labels: labels, buckets: buckets)
             for gap in measurement.interTokenLatencies { histogram.record(gap) }
         }
