@@ -32,21 +32,13 @@ enum OpenMetricsText {
             }
             var rewritten = "# \(words[1]) \(name)"
             if words.count == 4 {
-                rewritten += " " + (words[1] == "HELP" ? words[3].replacingQuotes() : String(words[3]))
+                // Quotes in help texts are escaped in OpenMetrics (backslashes and newlines already are).
+                rewritten += " " + (words[1] == "HELP" ? words[3].escaped(["\"": "\\\""]) : String(words[3]))
             }
             output += Array(rewritten.utf8)
             output.append(UInt8(ascii: "\n"))
         }
         output += Array("# EOF\n".utf8)
         return output
-    }
-}
-
-extension Substring {
-    /// Help text with `"` escaped, as OpenMetrics requires (backslashes and newlines already are).
-    fileprivate func replacingQuotes() -> String {
-        var out = ""
-        for character in self { out += character == "\"" ? "\\\"" : String(character) }
-        return out
     }
 }

@@ -107,17 +107,9 @@ public enum OnDemandExposition {
         return text + "Metrics:\n" + render(reports)
     }
 
+    /// A label value (or quoted detail) with backslashes, quotes and newlines escaped.
     private static func escape(_ value: String) -> String {
-        var out = ""
-        for character in value {
-            switch character {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.append(character)
-            }
-        }
-        return out
+        value.escaped(["\\": "\\\\", "\"": "\\\"", "\n": "\\n"])
     }
 
     private static func format(_ value: Double) -> String {

@@ -70,8 +70,7 @@ struct ProbingService: Service, CustomStringConvertible {
                 logger.info("configuration reloaded", metadata: ["series": "\(nextKeys.count)"])
                 request.reply?(.success(()))
             }
-            // Shutting down: the scheduler drains its in-flight probes and returns by itself.
-            _ = stop
+            // Shutting down: the running scheduler drains its in-flight probes and returns by itself.
         }
     }
 

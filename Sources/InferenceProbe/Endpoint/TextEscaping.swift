@@ -1,0 +1,12 @@
+extension StringProtocol {
+    /// The text with each character that `replacements` names written as its replacement (HTML entities,
+    /// Prometheus label and help escapes).
+    func escaped(_ replacements: [Character: String]) -> String {
+        var out = ""
+        out.reserveCapacity(utf8.count)
+        for character in self {
+            if let replacement = replacements[character] { out += replacement } else { out.append(character) }
+        }
+        return out
+    }
+}
