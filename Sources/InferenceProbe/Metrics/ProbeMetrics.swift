@@ -14,15 +14,14 @@ public final class ProbeMetrics: Sendable {
     private let histograms: HistogramSet
     /// Gates whose status is read into gauges at every scrape.
     private let gates: TargetGates?
-    /// Window statistics read into gauges at every scrape.
+    /// Window statistics written as gauges at every scrape (`WindowGaugeExposition`, not the registry).
     private let statistics: WindowedStatistics?
-    /// What the last scrape set from the gates and the windows (targets' labels, series): a scrape racing a
-    /// reload must not leave the series of a removed target behind. Its lock also keeps scrapes in turn.
+    /// What the last scrape set from the gates (targets' labels): a scrape racing a reload must not leave
+    /// the series of a removed target behind. Its lock also keeps scrapes and reloads in turn.
     private let scraped = NIOLockedValueBox(ScrapedSeries())
 
     private struct ScrapedSeries {
         var gateLabels: [[(String, String)]] = []
-        var windowKeys: Set<SeriesKey> = []
     }
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), gates: TargetGates? = nil,
@@ -76,21 +75,6 @@ public final class ProbeMetrics: Sendable {
         }
         for (kind, buckets) in histograms.buckets where kind != .scheduleLateness {
             registry.unregisterValueHistogram(registry.makeValueHistogram(descriptor: M.histogram(kind), labels: labels, buckets: buckets))
-        }
-        forgetWindowGauges(key)
-    }
-
-    private func forgetWindowGauges(_ key: SeriesKey) {
-        for window in statistics?.windows ?? [] {
-            let windowLabels = key.labels + [("window", WindowedStatistics.label(window))]
-            for gauge in [M.windowProbes, M.windowAvailability] {
-                registry.unregisterGauge(registry.makeGauge(descriptor: gauge, labels: windowLabels))
-            }
-            for figure in M.windowFigures {
-                for stat in SampleSummary.Stat.allCases {
-                    registry.unregisterGauge(registry.makeGauge(descriptor: figure.descriptor, labels: windowLabels + [("stat", stat.rawValue)]))
-                }
-            }
         }
     }
 
@@ -173,10 +157,10 @@ public final class ProbeMetrics: Sendable {
     public func exposition() -> [UInt8] {
         scraped.withLockedValue { scraped in
             refreshGateGauges(&scraped)
-            refreshWindowGauges(&scraped)
             var buffer: [UInt8] = []
             buffer.reserveCapacity(16 << 10)
             registry.emit(into: &buffer)
+            if let statistics { WindowGaugeExposition.write(statistics.snapshots(), into: &buffer) }
             return buffer
         }
     }
@@ -199,35 +183,6 @@ public final class ProbeMetrics: Sendable {
                 registry.makeGauge(descriptor: M.budgetExhausted, labels: labels).set(status.budgetExhausted ? 1.0 : 0.0)
             }
         }
-    }
-
-    /// Sets every window gauge from the statistics; a figure without samples in a window is removed
-    /// (absent, not a stale value).
-    private func refreshWindowGauges(_ scraped: inout ScrapedSeries) {
-        guard let statistics else { return }
-        let snapshots = statistics.snapshots()
-        let current = Set(snapshots.map(\.key))
-        for gone in scraped.windowKeys.subtracting(current) { forgetWindowGauges(gone) }
-        scraped.windowKeys = current
-        for (key, windows) in snapshots {
-            for (window, snapshot) in windows {
-                let labels = key.labels + [("window", WindowedStatistics.label(window))]
-                registry.makeGauge(descriptor: M.windowProbes, labels: labels).set(Double(snapshot.probes))
-                set(M.windowAvailability, labels, snapshot.availability)
-                for figure in M.windowFigures {
-                    let summary = snapshot[keyPath: figure.figure]
-                    for stat in SampleSummary.Stat.allCases {
-                        set(figure.descriptor, labels + [("stat", stat.rawValue)], summary?[stat])
-                    }
-                }
-            }
-        }
-    }
-
-    /// Sets a gauge, or removes it for `nil`.
-    private func set(_ name: MetricNameDescriptor, _ labels: [(String, String)], _ value: Double?) {
-        let gauge = registry.makeGauge(descriptor: name, labels: labels)
-        if let value { gauge.set(value) } else { registry.unregisterGauge(gauge) }
     }
 
     /// Records `value` in histogram `kind`, if the configuration exports it.
