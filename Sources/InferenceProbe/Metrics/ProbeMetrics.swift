@@ -10,6 +10,16 @@ import Prometheus
 public final class ProbeMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private typealias M = MetricCatalog
+    /// Probes by outcome, skipped probes by reason and reconnects by reason, per series.
+    private let outcomes = OutcomeCounters([
+        OutcomeCounters.Family(name: M.probes.name, help: M.probes.helpText ?? "", label: "outcome",
+                               values: ProbeOutcome.allCases.map(\.rawValue)),
+        OutcomeCounters.Family(name: M.probesSkipped.name, help: M.probesSkipped.helpText ?? "", label: "reason",
+                               values: SkipReason.allCases.map(\.rawValue)),
+        OutcomeCounters.Family(name: M.reconnects.name, help: M.reconnects.helpText ?? "", label: "reason",
+                               values: ReconnectReason.allCases.map(\.rawValue), transport: WebSocketProber.name),
+    ])
+    private static let (probesFamily, skippedFamily, reconnectsFamily) = (0, 1, 2)
     /// The histograms exported, with their buckets.
     private let histograms: HistogramSet
     /// Gates whose status is read into gauges at every scrape.
@@ -44,6 +54,7 @@ public final class ProbeMetrics: Sendable {
 
     /// Creates a key's counters up front, so they read 0 (not absent) before the first probe or failure.
     public func register(_ key: SeriesKey) {
+        outcomes.register(key)
         for labels in counterLabels(key) {
             _ = registry.makeCounter(descriptor: labels.0, labels: labels.1)
         }
@@ -61,6 +72,7 @@ public final class ProbeMetrics: Sendable {
 
     /// Removes every series of a key (a target or transport dropped by a reload).
     public func forget(_ key: SeriesKey) {
+        outcomes.forget(key)
         let labels = key.labels
         for counter in counterLabels(key) + [(M.cost, labels)] {
             registry.unregisterCounter(registry.makeCounter(descriptor: counter.0, labels: counter.1))
@@ -84,16 +96,10 @@ public final class ProbeMetrics: Sendable {
         }
     }
 
-    /// The counters every key has from the start.
+    /// The registry's counters every key has from the start (those by outcome and reason are in `outcomes`).
     private func counterLabels(_ key: SeriesKey) -> [(MetricNameDescriptor, [(String, String)])] {
         let labels = key.labels
-        var counters = ProbeOutcome.allCases.map { (M.probes, labels + [("outcome", $0.rawValue)]) }
-        counters += SkipReason.allCases.map { (M.probesSkipped, labels + [("reason", $0.rawValue)]) }
-        counters += [(M.outputTokens, labels), (M.inputTokens, labels)]
-        if key.transport == WebSocketProber.name {
-            counters += ReconnectReason.allCases.map { (M.reconnects, labels + [("reason", $0.rawValue)]) }
-        }
-        return counters
+        return [(M.outputTokens, labels), (M.inputTokens, labels)]
     }
 
     private static func targetLabels(_ key: SeriesKey) -> [(String, String)] {
@@ -102,13 +108,13 @@ public final class ProbeMetrics: Sendable {
 
     /// Counts a scheduled probe that was not sent.
     public func recordSkip(_ key: SeriesKey, _ reason: SkipReason) {
-        registry.makeCounter(descriptor: M.probesSkipped, labels: key.labels + [("reason", reason.rawValue)]).increment()
+        outcomes.increment(key, family: Self.skippedFamily, value: reason.rawValue)
     }
 
     /// Records one finished probe and the figures derived from it.
     public func record(_ result: ProbeResult, _ measurement: ProbeMeasurement, at wallClock: Date = Date()) {
         let labels = result.key.labels
-        registry.makeCounter(descriptor: M.probes, labels: labels + [("outcome", result.outcome.rawValue)]).increment()
+        outcomes.increment(result.key, family: Self.probesFamily, value: result.outcome.rawValue)
         registry.makeGauge(descriptor: M.lastSuccess, labels: labels).set(result.outcome == .success ? 1.0 : 0.0)
         registry.makeGauge(descriptor: M.lastTimestamp, labels: labels).set(wallClock.timeIntervalSince1970)
         observe(.scheduleLateness, [], result.scheduleLateness)
@@ -118,7 +124,7 @@ public final class ProbeMetrics: Sendable {
         observe(.connectionSetup, labels, measurement.connectionSetup)
         recordUsage(result)
         if let reason = result.reconnectReason {
-            registry.makeCounter(descriptor: M.reconnects, labels: labels + [("reason", reason.rawValue)]).increment()
+            outcomes.increment(result.key, family: Self.reconnectsFamily, value: reason.rawValue)
         }
         for roundTrip in result.pingRoundTrips {
             observe(.websocketPingRoundTrip, labels, roundTrip)
@@ -160,6 +166,7 @@ public final class ProbeMetrics: Sendable {
             var buffer: [UInt8] = []
             buffer.reserveCapacity(16 << 10)
             registry.emit(into: &buffer)
+            outcomes.write(into: &buffer)
             if let statistics { WindowGaugeExposition.write(statistics.snapshots(), into: &buffer) }
             return buffer
         }
