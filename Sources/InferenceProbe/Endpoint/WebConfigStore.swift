@@ -7,8 +7,8 @@ import NIOSSL
 
 /// The `--web.config.file` in force, re-read when the file or the certificate, key or CA files it names
 /// change (looked at most once a second, when a connection or request needs it), so a certificate renewed
-/// in place (cert-manager, a rotated Kubernetes secret) is served without a restart. A changed file that does not load is logged
-/// and the previous one stays. Whether TLS is on at all is decided at start.
+/// in place (cert-manager, a rotated Kubernetes secret) is served without a restart. A changed file that
+/// does not load is logged and the previous one stays. Whether TLS is on at all is decided at start.
 public final class WebConfigStore: Sendable {
     private struct State {
         var config: WebConfig
