@@ -10,3 +10,8 @@ extension StringProtocol {
         return out
     }
 }
+
+/// Labels as the text exposition writes them inside braces: `name="value",...`, values escaped.
+func exposedLabels(_ labels: [(String, String)]) -> String {
+    labels.map { "\($0.0)=\"\($0.1.escaped(["\\": "\\\\", "\"": "\\\"", "\n": "\\n"]))\"" }.joined(separator: ",")
+}

@@ -62,8 +62,7 @@ public enum OnDemandExposition {
             let family = families[name]!
             text += "# HELP \(name) \(family.help)\n# TYPE \(name) gauge\n"
             for sample in family.samples {
-                let labels = sample.labels.map { "\($0.0)=\"\(escape($0.1))\"" }.joined(separator: ",")
-                text += "\(name){\(labels)} \(format(sample.value))\n"
+                text += "\(name){\(exposedLabels(sample.labels))} \(format(sample.value))\n"
             }
         }
         return text

@@ -55,7 +55,7 @@ final class OutcomeCounters: Sendable {
     /// The families in the text format, each with all its series.
     func write(into buffer: inout [UInt8]) {
         let (order, counts) = state.withLockedValue { ($0.order, $0.counts) }
-        let prefixes = order.map(Self.labelPrefix)
+        let prefixes = order.map { exposedLabels($0.labels) }
         for (number, family) in families.enumerated() {
             let keys = order.indices.filter { family.transport == nil || order[$0].transport == family.transport }
             guard !keys.isEmpty else { continue }
@@ -67,9 +67,5 @@ final class OutcomeCounters: Sendable {
                 }
             }
         }
-    }
-
-    private static func labelPrefix(_ key: SeriesKey) -> String {
-        key.labels.map { "\($0.0)=\"\($0.1.escaped(["\\": "\\\\", "\"": "\\\"", "\n": "\\n"]))\"" }.joined(separator: ",")
     }
 }

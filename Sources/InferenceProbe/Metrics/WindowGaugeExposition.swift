@@ -12,7 +12,7 @@ enum WindowGaugeExposition {
     static func write(_ snapshots: Snapshots, into buffer: inout [UInt8]) {
         guard !snapshots.isEmpty else { return }
         let prefixes = snapshots.map { series in
-            (series.key, series.windows.map { labelPrefix(series.key, window: $0.window) })
+            (series.key, series.windows.map { exposedLabels(series.key.labels + [("window", WindowedStatistics.label($0.window))]) })
         }
         func family(_ descriptor: MetricNameDescriptor, _ lines: (inout [UInt8]) -> Void) {
             let start = buffer.count
@@ -52,12 +52,5 @@ enum WindowGaugeExposition {
                 }
             }
         }
-    }
-
-    /// `target="…",model="…",api="…",transport="…",window="5m"`, escaped as label values must be.
-    private static func labelPrefix(_ key: SeriesKey, window: Duration) -> String {
-        (key.labels + [("window", WindowedStatistics.label(window))])
-            .map { "\($0.0)=\"\($0.1.escaped(["\\": "\\\\", "\"": "\\\"", "\n": "\\n"]))\"" }
-            .joined(separator: ",")
     }
 }
