@@ -9,9 +9,14 @@ extension StringProtocol {
         }
         return out
     }
+
+    /// A Prometheus label value (or other quoted text) with backslashes, quotes and newlines escaped.
+    var labelValueEscaped: String {
+        escaped(["\\": "\\\\", "\"": "\\\"", "\n": "\\n"])
+    }
 }
 
 /// Labels as the text exposition writes them inside braces: `name="value",...`, values escaped.
 func exposedLabels(_ labels: [(String, String)]) -> String {
-    labels.map { "\($0.0)=\"\($0.1.escaped(["\\": "\\\\", "\"": "\\\"", "\n": "\\n"]))\"" }.joined(separator: ",")
+    labels.map { "\($0.0)=\"\($0.1.labelValueEscaped)\"" }.joined(separator: ",")
 }

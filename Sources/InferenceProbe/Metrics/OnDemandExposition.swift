@@ -99,16 +99,11 @@ public enum OnDemandExposition {
                 let message = result.outcome == .success ? "probe succeeded" : "probe failed"
                 text += "  level=\(level) msg=\"\(message)\" outcome=\(result.outcome.rawValue)"
                 if let status = result.httpStatus { text += " status=\(status)" }
-                if let detail = result.detail { text += " detail=\"\(escape(detail))\"" }
+                if let detail = result.detail { text += " detail=\"\(detail.labelValueEscaped)\"" }
                 text += "\n\n"
             }
         }
         return text + "Metrics:\n" + render(reports)
-    }
-
-    /// A label value (or quoted detail) with backslashes, quotes and newlines escaped.
-    private static func escape(_ value: String) -> String {
-        value.escaped(["\\": "\\\\", "\"": "\\\"", "\n": "\\n"])
     }
 
     private static func format(_ value: Double) -> String {

@@ -31,11 +31,13 @@ final class OutcomeCounters: Sendable {
 
     /// Gives `key` its counters, all 0; a key already known keeps its counts.
     func register(_ key: SeriesKey) {
-        state.withLockedValue { state in
-            guard state.counts[key] == nil else { return }
-            state.order.append(key)
-            state.counts[key] = families.map { [UInt64](repeating: 0, count: $0.values.count) }
-        }
+        state.withLockedValue { add(key, to: &$0) }
+    }
+
+    private func add(_ key: SeriesKey, to state: inout State) {
+        guard state.counts[key] == nil else { return }
+        state.order.append(key)
+        state.counts[key] = families.map { [UInt64](repeating: 0, count: $0.values.count) }
     }
 
     func forget(_ key: SeriesKey) {
@@ -48,8 +50,10 @@ final class OutcomeCounters: Sendable {
     /// Adds one to the counter of `value` in family number `family` of `key` (registering `key` if needed).
     func increment(_ key: SeriesKey, family: Int, value: String) {
         guard let index = families[family].values.firstIndex(of: value) else { return }
-        register(key)
-        state.withLockedValue { $0.counts[key]?[family][index] += 1 }
+        state.withLockedValue { state in
+            add(key, to: &state)
+            state.counts[key]?[family][index] += 1
+        }
     }
 
     /// The families in the text format, each with all its series.

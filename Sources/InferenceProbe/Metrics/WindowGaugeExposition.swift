@@ -11,45 +11,29 @@ enum WindowGaugeExposition {
 
     static func write(_ snapshots: Snapshots, into buffer: inout [UInt8]) {
         guard !snapshots.isEmpty else { return }
-        let prefixes = snapshots.map { series in
-            (series.key, series.windows.map { exposedLabels(series.key.labels + [("window", WindowedStatistics.label($0.window))]) })
+        // Per series, per window: the label set, computed once for every family.
+        let windows = snapshots.flatMap { series in
+            series.windows.map { (snapshot: $0.snapshot,
+                                  labels: exposedLabels(series.key.labels + [("window", WindowedStatistics.label($0.window))])) }
         }
-        func family(_ descriptor: MetricNameDescriptor, _ lines: (inout [UInt8]) -> Void) {
+        func family(_ descriptor: MetricNameDescriptor, _ value: (WindowSnapshot) -> [(suffix: String, value: Double?)]) {
             let start = buffer.count
             buffer += Array("# HELP \(descriptor.name) \(descriptor.helpText ?? "")\n# TYPE \(descriptor.name) gauge\n".utf8)
             let header = buffer.count
-            lines(&buffer)
+            for window in windows {
+                for sample in value(window.snapshot) {
+                    guard let number = sample.value else { continue }
+                    buffer += Array("\(descriptor.name){\(window.labels)\(sample.suffix)} \(number)\n".utf8)
+                }
+            }
             if buffer.count == header { buffer.removeSubrange(start...) }  // no sample: no family
         }
-        func sample(_ name: String, _ prefix: String, _ suffix: String, _ value: Double?, _ buffer: inout [UInt8]) {
-            guard let value else { return }
-            buffer += Array("\(name){\(prefix)\(suffix)} \(value)\n".utf8)
-        }
-        family(M.windowProbes) { buffer in
-            for (series, (_, labels)) in zip(snapshots, prefixes) {
-                for (window, prefix) in zip(series.windows, labels) {
-                    sample(M.windowProbes.name, prefix, "", Double(window.snapshot.probes), &buffer)
-                }
-            }
-        }
-        family(M.windowAvailability) { buffer in
-            for (series, (_, labels)) in zip(snapshots, prefixes) {
-                for (window, prefix) in zip(series.windows, labels) {
-                    sample(M.windowAvailability.name, prefix, "", window.snapshot.availability, &buffer)
-                }
-            }
-        }
+        family(M.windowProbes) { [("", Double($0.probes))] }
+        family(M.windowAvailability) { [("", $0.availability)] }
         for figure in M.windowFigures {
-            let name = figure.descriptor.name
-            family(figure.descriptor) { buffer in
-                for (series, (_, labels)) in zip(snapshots, prefixes) {
-                    for (window, prefix) in zip(series.windows, labels) {
-                        guard let summary = window.snapshot[keyPath: figure.figure] else { continue }
-                        for stat in SampleSummary.Stat.allCases {
-                            sample(name, prefix, ",stat=\"\(stat.rawValue)\"", summary[stat], &buffer)
-                        }
-                    }
-                }
+            family(figure.descriptor) { snapshot in
+                guard let summary = snapshot[keyPath: figure.figure] else { return [] }
+                return SampleSummary.Stat.allCases.map { (",stat=\"\($0.rawValue)\"", summary[$0]) }
             }
         }
     }
