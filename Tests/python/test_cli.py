@@ -189,3 +189,15 @@ targets:
                              capture_output=True, text=True, timeout=30)
     assert run.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}: the address is already in use" in run.stderr
+
+
+def test_every_flag_of_run_has_its_environment_variable(binary):
+    """`run --help` lists an INFERENCE_PROBE_* variable for each of its options: a flag added to `run`
+    without its entry in EnvironmentFlags would be missed by container deployments."""
+    help_text = subprocess.run([binary, "run", "--help"], capture_output=True, text=True, timeout=10).stdout
+    options = set(re.findall(r"^  (--[a-z][a-z.-]+)", help_text, re.M)) - {"--version", "--help"}
+    assert len(options) > 10, help_text
+    listed = dict(re.findall(r"^  (--[a-z.-]+) <- (INFERENCE_PROBE_[A-Z_]+)", help_text, re.M))
+    assert options == set(listed), (options ^ set(listed))
+    for flag, variable in listed.items():
+        assert variable == "INFERENCE_PROBE_" + flag[2:].upper().replace(".", "_").replace("-", "_")
