@@ -107,6 +107,19 @@ enum DialectJSON {
         }
     }
 
+    /// `type` and `delta` of a typed streaming event (Responses, Realtime, Anthropic Messages), read without
+    /// `JSONDecoder`; nil when the text is not a well-formed object with a string `type`.
+    static func typedEvent(_ data: [UInt8]) -> (type: String, delta: JSONSlice?)? {
+        guard let fields = JSONSlice.document(data)?.members("type", "delta"), let type = fields[0]?.string else { return nil }
+        return (type, fields[1])
+    }
+
+    /// Output text as a `String?` member decodes it: absent or `null` is ""; nil when it is something else.
+    static func text(_ value: JSONSlice?) -> String? {
+        guard let value, !value.isNull else { return "" }
+        return value.string
+    }
+
     /// Encodes a request body; plain strings and numbers cannot fail to encode.
     static func encode(_ value: some Encodable) -> [UInt8] {
         Array((try? JSONEncoder().encode(value)) ?? Data())

@@ -64,6 +64,17 @@ public struct AnthropicMessagesDialect: APIDialect {
     }
 
     public func readEvent(_ data: [UInt8]) throws(ProbeFailure) -> StreamEvent {
+        // Text deltas and bookkeeping events are read without `JSONDecoder`; usage and errors in full.
+        switch DialectJSON.typedEvent(data) {
+        case ("content_block_delta", let delta?)?:
+            if let block = delta.members("text"), let text = DialectJSON.text(block[0]) { return StreamEvent(text: text) }
+        case ("message_stop", _)?:
+            return StreamEvent(ends: true)
+        case ("message_start", _)?, ("message_delta", _)?, ("error", _)?, ("content_block_delta", nil)?, nil:
+            break
+        case _?:
+            return .ignored
+        }
         let payload = try DialectJSON.decode(Payload.self, data)
         switch payload.type {
         case "message_start":

@@ -71,9 +71,21 @@ public struct ChatCompletionsDialect: APIDialect {
 
     public func readEvent(_ data: [UInt8]) throws(ProbeFailure) -> StreamEvent {
         if data.elementsEqual("[DONE]".utf8) { return StreamEvent(ends: true) }
+        if let chunk = Self.textChunk(data) { return chunk }
         let payload = try DialectJSON.decode(Payload.self, data)
         if let error = payload.error { throw error.failure("error in stream") }
         return StreamEvent(text: payload.text, inputTokens: payload.usage?.prompt_tokens,
                            outputTokens: payload.usage?.completion_tokens)
+    }
+
+    /// The common chunk, read without `JSONDecoder`: one choice with a `delta`, no usage, no error. nil
+    /// for anything else (the final usage chunk, errors, several choices), which is decoded in full.
+    private static func textChunk(_ data: [UInt8]) -> StreamEvent? {
+        guard let fields = JSONSlice.document(data)?.members("choices", "usage", "error"),
+              fields[1]?.isNull ?? true, fields[2]?.isNull ?? true,
+              let choices = fields[0]?.elements(), choices.count == 1,
+              let parts = choices[0].members("delta", "message"), parts[1] == nil,
+              let content = parts[0]?.members("content"), let text = DialectJSON.text(content[0]) else { return nil }
+        return StreamEvent(text: text)
     }
 }

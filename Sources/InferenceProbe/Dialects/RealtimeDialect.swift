@@ -97,6 +97,17 @@ public struct RealtimeDialect: APIDialect {
     }
 
     public func readEvent(_ data: [UInt8]) throws(ProbeFailure) -> StreamEvent {
+        // Text deltas and bookkeeping events are read without `JSONDecoder`; the end, errors and rate limits in full.
+        switch DialectJSON.typedEvent(data) {
+        case ("response.output_text.delta", let delta)?, ("response.text.delta", let delta)?:
+            if let text = DialectJSON.text(delta) { return StreamEvent(text: text) }
+        case ("session.created", _)?, ("session.updated", _)?:
+            return StreamEvent(isSessionEvent: true)
+        case ("response.done", _)?, ("error", _)?, ("rate_limits.updated", _)?, nil:
+            break
+        case _?:
+            return .ignored
+        }
         let event = try DialectJSON.decode(Event.self, data)
         switch event.type {
         case "response.output_text.delta", "response.text.delta":

@@ -79,6 +79,15 @@ public struct ResponsesDialect: APIDialect {
     }
 
     public func readEvent(_ data: [UInt8]) throws(ProbeFailure) -> StreamEvent {
+        // Text deltas and bookkeeping events are read without `JSONDecoder`; the end and errors in full.
+        switch DialectJSON.typedEvent(data) {
+        case ("response.output_text.delta", let delta)?:
+            if let text = DialectJSON.text(delta) { return StreamEvent(text: text) }
+        case ("response.completed", _)?, ("response.failed", _)?, ("response.incomplete", _)?, ("error", _)?, nil:
+            break
+        case _?:
+            return .ignored
+        }
         let event = try DialectJSON.decode(Event.self, data)
         switch event.type {
         case "response.output_text.delta":

@@ -124,18 +124,16 @@ final class WebSocketExchangeHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     private func receive(_ message: [UInt8], at now: ProbeInstant) throws(ProbeFailure) {
-        guard var current = exchange else { return }
+        // Taken out while it is updated, so its arrays are not copied for every message; put back unless it ended.
+        guard var current = exchange.take() else { return }
+        defer { if current.tokens.ended == nil { exchange = current } }
         let event = try dialect.readEvent(message)
         if !event.isSessionEvent, current.report.firstByte == nil { current.report.firstByte = now }
         if !event.isSessionEvent { watchdog.chunk(hasText: event.hasText) }
         try current.tokens.receive(event, at: now)
-        guard current.tokens.ended != nil else {
-            exchange = current
-            return
-        }
+        guard current.tokens.ended != nil else { return }
         watchdog.stop()
         current.tokens.fill(&current.report)
-        exchange = nil
         current.promise.succeed(current.report)
         if let context { scheduleKeepalive(context: context) }
     }
