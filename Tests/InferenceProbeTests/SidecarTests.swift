@@ -1,5 +1,5 @@
 import Foundation
-import InferenceProbe
+@testable import InferenceProbe
 import InferenceSimulator
 import ServiceLifecycle
 import Testing
@@ -39,6 +39,15 @@ struct SidecarTests {
             try await Task.sleep(for: .milliseconds(50))
         }
         Issue.record("condition not met within \(limit): \(board.renderText())")
+    }
+
+    /// A few targets start within a tenth of their interval; a fleet's first round is spread so that it
+    /// starts no faster than `firstRoundRate`, up to the whole interval.
+    @Test func firstRoundIsSpreadByFleetSize() {
+        #expect(ProbeScheduler.firstRoundSpread(interval: .seconds(30), jobs: 3) == .seconds(2))
+        #expect(ProbeScheduler.firstRoundSpread(interval: .seconds(5), jobs: 9) == .milliseconds(500))
+        #expect(ProbeScheduler.firstRoundSpread(interval: .seconds(30), jobs: 300) == .seconds(15))
+        #expect(ProbeScheduler.firstRoundSpread(interval: .seconds(30), jobs: 3000) == .seconds(30))
     }
 
     @Test func stalledAndRefusedTargetsDoNotHoldBackAHealthyOne() async throws {

@@ -60,14 +60,25 @@ public struct ProbeScheduler: Service, CustomStringConvertible {
     public func run() async throws {
         await withDiscardingTaskGroup { group in
             for job in jobs {
-                group.addTask { await self.loop(job) }
+                let spread = Self.firstRoundSpread(interval: job.interval, jobs: jobs.count)
+                group.addTask { await self.loop(job, firstWithin: spread) }
             }
         }
     }
 
-    private func loop(_ job: Job) async {
-        // Spread the first probes over a tenth of the interval (at most 2 s) so targets do not fire together.
-        let spread = min(job.interval / 10, .seconds(2))
+    /// Probes started per second at most while the first round is spread out.
+    static let firstRoundRate = 20.0
+
+    /// How long the first probes are spread over, so that targets do not fire together: a tenth of the
+    /// interval (at most 2 s) for a few targets; for a fleet, long enough that the first round starts no more
+    /// than `firstRoundRate` probes a second, up to the whole interval (the steady rate). 3,000 series at
+    /// 30 s start 100 a second rather than 3,000 in 2 s, which would measure the sidecar's own burst.
+    static func firstRoundSpread(interval: Duration, jobs: Int) -> Duration {
+        let quick = min(interval / 10, .seconds(2))
+        return min(interval, max(quick, .seconds(Double(jobs) / firstRoundRate)))
+    }
+
+    private func loop(_ job: Job, firstWithin spread: Duration) async {
         var next = ContinuousClock.now + spread * Double.random(in: 0..<1)
         while !Task.isShuttingDownGracefully {
             let wakeUp = next
