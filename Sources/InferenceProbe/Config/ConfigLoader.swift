@@ -16,6 +16,7 @@ import Yams
 ///   expect: {regex: "20", min_tokens: 10}
 /// statistics:        # optional
 ///   windows: [5m, 1h]
+///   gauges: [mean, p50, p99]   # which statistics of each window are gauges (default all; false: none)
 /// metrics:           # optional: which histograms, with which buckets (read at start)
 ///   histograms:
 ///     time_to_first_token: [0.1, 0.25, 0.5, 1, 2.5, 5]
@@ -78,14 +79,35 @@ public enum ConfigLoader {
             targets.append(target)
         }
         var windows = ProbeConfig.defaultWindows
+        var windowGauges = SampleSummary.Stat.allCases
         if let statistics = top["statistics"] {
-            windows = try parseWindows(try statistics.mapping(allowed: ["windows"])) ?? windows
+            let keys = try statistics.mapping(allowed: ["windows", "gauges"])
+            windows = try parseWindows(keys) ?? windows
+            if let node = keys["gauges"] { windowGauges = try parseWindowGauges(node) }
         }
         var histograms = HistogramSet()
         if let metrics = top["metrics"], let node = try metrics.mapping(allowed: ["histograms"])["histograms"] {
             histograms = try parseHistograms(node)
         }
-        return ProbeConfig(targets: targets, windows: windows, histograms: histograms)
+        return ProbeConfig(targets: targets, windows: windows, histograms: histograms, windowGauges: windowGauges)
+    }
+
+    /// `statistics.gauges`: which statistics of each window are exported as gauges (`false`: none; the
+    /// status page and `compare` keep them all).
+    static func parseWindowGauges(_ node: YAMLConfigNode) throws(ConfigError) -> [SampleSummary.Stat] {
+        guard node.node.sequence != nil else {
+            return try node.bool() ? SampleSummary.Stat.allCases : []
+        }
+        var stats: [SampleSummary.Stat] = []
+        for element in try node.sequence() {
+            let name = try element.string()
+            guard let stat = SampleSummary.Stat(rawValue: name) else {
+                throw element.error("unknown statistic '\(name)' (expected one of \(SampleSummary.Stat.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            guard !stats.contains(stat) else { throw element.error("statistic listed twice") }
+            stats.append(stat)
+        }
+        return SampleSummary.Stat.allCases.filter(stats.contains)
     }
 
     /// `metrics.histograms`: per histogram, `false` (not exported), `true` (default buckets) or a list of

@@ -6,14 +6,18 @@ public struct ProbeConfig: Sendable {
 
     /// The histograms exported and their buckets (`metrics.histograms`).
     public var histograms: HistogramSet
+    /// The statistics of each window exported as gauges (`statistics.gauges`); all by default.
+    public var windowGauges: [SampleSummary.Stat]
 
     /// 5 minutes and 1 hour.
     public static let defaultWindows: [Duration] = [.seconds(300), .seconds(3600)]
 
-    public init(targets: [TargetConfig], windows: [Duration] = defaultWindows, histograms: HistogramSet = HistogramSet()) {
+    public init(targets: [TargetConfig], windows: [Duration] = defaultWindows, histograms: HistogramSet = HistogramSet(),
+                windowGauges: [SampleSummary.Stat] = SampleSummary.Stat.allCases) {
         self.targets = targets
         self.windows = windows
         self.histograms = histograms
+        self.windowGauges = windowGauges
     }
 
     /// Every target x transport series, in configuration order.

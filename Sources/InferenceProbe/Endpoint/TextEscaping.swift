@@ -18,5 +18,26 @@ extension StringProtocol {
 
 /// Labels as the text exposition writes them inside braces: `name="value",...`, values escaped.
 func exposedLabels(_ labels: [(String, String)]) -> String {
-    labels.map { "\($0.0)=\"\($0.1.labelValueEscaped)\"" }.joined(separator: ",")
+    String(decoding: exposedLabelBytes(labels), as: UTF8.self)
+}
+
+/// `exposedLabels` as bytes, escaped byte by byte (a fleet's scrape renders thousands of label sets).
+func exposedLabelBytes(_ labels: [(String, String)]) -> [UInt8] {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(labels.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 })
+    for (number, (name, value)) in labels.enumerated() {
+        if number > 0 { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(contentsOf: name.utf8)
+        bytes.append(contentsOf: "=\"".utf8)
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: #"\\"#.utf8)
+            case UInt8(ascii: "\""): bytes.append(contentsOf: #"\""#.utf8)
+            case UInt8(ascii: "\n"): bytes.append(contentsOf: #"\n"#.utf8)
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+    return bytes
 }

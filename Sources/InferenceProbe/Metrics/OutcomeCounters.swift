@@ -59,15 +59,23 @@ final class OutcomeCounters: Sendable {
     /// The families in the text format, each with all its series.
     func write(into buffer: inout [UInt8]) {
         let (order, counts) = state.withLockedValue { ($0.order, $0.counts) }
-        let prefixes = order.map { exposedLabels($0.labels) }
+        let prefixes = order.map { exposedLabelBytes($0.labels) }
         for (number, family) in families.enumerated() {
             let keys = order.indices.filter { family.transport == nil || order[$0].transport == family.transport }
             guard !keys.isEmpty else { continue }
-            buffer += Array("# HELP \(family.name) \(family.help)\n# TYPE \(family.name) counter\n".utf8)
+            buffer.appendFamilyHeader(family.name, help: family.help, type: "counter")
+            // `,outcome="success"} ` for each value, rendered once.
+            let name = Array(family.name.utf8)
+            let suffixes = family.values.map { Array(",\(family.label)=\"\($0)\"} ".utf8) }
             for index in keys {
                 guard let values = counts[order[index]]?[number] else { continue }
-                for (value, count) in zip(family.values, values) {
-                    buffer += Array("\(family.name){\(prefixes[index]),\(family.label)=\"\(value)\"} \(count)\n".utf8)
+                for (suffix, count) in zip(suffixes, values) {
+                    buffer.append(contentsOf: name)
+                    buffer.append(UInt8(ascii: "{"))
+                    buffer.append(contentsOf: prefixes[index])
+                    buffer.append(contentsOf: suffix)
+                    buffer.appendDecimal(count)
+                    buffer.append(UInt8(ascii: "\n"))
                 }
             }
         }

@@ -20,26 +20,35 @@ public final class ProbeMetrics: Sendable {
                                values: ReconnectReason.allCases.map(\.rawValue), transport: WebSocketProber.name),
     ])
     private static let (probesFamily, skippedFamily, reconnectsFamily) = (0, 1, 2)
-    /// The histograms exported, with their buckets.
+    /// The histograms exported, with their buckets: the lateness histogram (one, process-wide) is in the
+    /// registry, the per-series ones in `seriesHistograms`.
     private let histograms: HistogramSet
+    private let seriesHistograms: SeriesHistograms
     /// Gates whose status is read into gauges at every scrape.
     private let gates: TargetGates?
     /// Window statistics written as gauges at every scrape (`WindowGaugeExposition`, not the registry).
     private let statistics: WindowedStatistics?
+    /// The statistics of each window written as gauges.
+    private let windowGauges: [SampleSummary.Stat]
     /// What the last scrape set from the gates (targets' labels): a scrape racing a reload must not leave
     /// the series of a removed target behind. Its lock also keeps scrapes and reloads in turn.
     private let scraped = NIOLockedValueBox(ScrapedSeries())
 
     private struct ScrapedSeries {
         var gateLabels: [[(String, String)]] = []
+        /// Size of the last exposition: the next buffer is reserved at once, not grown page by page.
+        var bytes = 16 << 10
     }
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), gates: TargetGates? = nil,
-                statistics: WindowedStatistics? = nil, histograms: HistogramSet = HistogramSet()) {
+                statistics: WindowedStatistics? = nil, histograms: HistogramSet = HistogramSet(),
+                windowGauges: [SampleSummary.Stat] = SampleSummary.Stat.allCases) {
         self.registry = registry
         self.gates = gates
         self.statistics = statistics
+        self.windowGauges = windowGauges
         self.histograms = histograms
+        self.seriesHistograms = SeriesHistograms(histograms)
         registry.makeGauge(descriptor: M.buildInfo, labels: [("version", BuildInfo.version)]).set(1.0)
         recordConfigLoad(succeeded: true)
     }
@@ -85,9 +94,7 @@ public final class ProbeMetrics: Sendable {
         for gauge in gauges {
             registry.unregisterGauge(registry.makeGauge(descriptor: gauge.0, labels: gauge.1))
         }
-        for (kind, buckets) in histograms.buckets where kind != .scheduleLateness {
-            registry.unregisterValueHistogram(registry.makeValueHistogram(descriptor: M.histogram(kind), labels: labels, buckets: buckets))
-        }
+        seriesHistograms.forget(key)
     }
 
     private func forgetGateGauges(_ labels: [(String, String)]) {
@@ -117,29 +124,26 @@ public final class ProbeMetrics: Sendable {
         outcomes.increment(result.key, family: Self.probesFamily, value: result.outcome.rawValue)
         registry.makeGauge(descriptor: M.lastSuccess, labels: labels).set(result.outcome == .success ? 1.0 : 0.0)
         registry.makeGauge(descriptor: M.lastTimestamp, labels: labels).set(wallClock.timeIntervalSince1970)
-        observe(.scheduleLateness, [], result.scheduleLateness)
+        if let lateness = result.scheduleLateness, let buckets = histograms.buckets[.scheduleLateness] {
+            registry.makeValueHistogram(descriptor: M.scheduleLateness, buckets: buckets).record(lateness)
+        }
         for phase in measurement.connectionPhases {
             registry.makeGauge(descriptor: M.connectionPhase, labels: labels + [("phase", phase.name)]).set(phase.seconds)
         }
-        observe(.connectionSetup, labels, measurement.connectionSetup)
         recordUsage(result)
         if let reason = result.reconnectReason {
             outcomes.increment(result.key, family: Self.reconnectsFamily, value: reason.rawValue)
         }
-        for roundTrip in result.pingRoundTrips {
-            observe(.websocketPingRoundTrip, labels, roundTrip)
+        var observations: [(HistogramSet.Kind, Double?)] = [(.connectionSetup, measurement.connectionSetup)]
+        observations += result.pingRoundTrips.map { (.websocketPingRoundTrip, $0) }
+        if result.outcome == .success {
+            registry.makeCounter(descriptor: M.outputTokens, labels: labels).increment(by: Int64(measurement.outputTokens))
+            observations += [(.timeToFirstByte, measurement.timeToFirstByte), (.timeToFirstToken, measurement.timeToFirstToken),
+                             (.interTokenJitter, measurement.interTokenJitter), (.requestDuration, measurement.duration),
+                             (.outputTokensPerSecond, measurement.outputTokensPerSecond)]
+            observations += measurement.interTokenLatencies.map { (.interTokenLatency, $0) }
         }
-        guard result.outcome == .success else { return }
-        registry.makeCounter(descriptor: M.outputTokens, labels: labels).increment(by: Int64(measurement.outputTokens))
-        observe(.timeToFirstByte, labels, measurement.timeToFirstByte)
-        observe(.timeToFirstToken, labels, measurement.timeToFirstToken)
-        if let buckets = histograms.buckets[.interTokenLatency], !measurement.interTokenLatencies.isEmpty {
-            let histogram = registry.makeValueHistogram(descriptor: M.interTokenLatency, labels: labels, buckets: buckets)
-            for gap in measurement.interTokenLatencies { histogram.record(gap) }
-        }
-        observe(.interTokenJitter, labels, measurement.interTokenJitter)
-        observe(.requestDuration, labels, measurement.duration)
-        observe(.outputTokensPerSecond, labels, measurement.outputTokensPerSecond)
+        seriesHistograms.observe(result.key, observations.compactMap { kind, value in value.map { (kind, $0) } })
     }
 
     /// Input tokens and cost of every probe that was charged, and the rate limits its answer reported.
@@ -164,10 +168,12 @@ public final class ProbeMetrics: Sendable {
         scraped.withLockedValue { scraped in
             refreshGateGauges(&scraped)
             var buffer: [UInt8] = []
-            buffer.reserveCapacity(16 << 10)
+            buffer.reserveCapacity(scraped.bytes + scraped.bytes / 8)
             registry.emit(into: &buffer)
             outcomes.write(into: &buffer)
-            if let statistics { WindowGaugeExposition.write(statistics.snapshots(), into: &buffer) }
+            seriesHistograms.write(into: &buffer)
+            if let statistics { WindowGaugeExposition.write(statistics.snapshots(), stats: windowGauges, into: &buffer) }
+            scraped.bytes = buffer.count
             return buffer
         }
     }
@@ -190,11 +196,5 @@ public final class ProbeMetrics: Sendable {
                 registry.makeGauge(descriptor: M.budgetExhausted, labels: labels).set(status.budgetExhausted ? 1.0 : 0.0)
             }
         }
-    }
-
-    /// Records `value` in histogram `kind`, if the configuration exports it.
-    private func observe(_ kind: HistogramSet.Kind, _ labels: [(String, String)], _ value: Double?) {
-        guard let value, let buckets = histograms.buckets[kind] else { return }
-        registry.makeValueHistogram(descriptor: M.histogram(kind), labels: labels, buckets: buckets).record(value)
     }
 }

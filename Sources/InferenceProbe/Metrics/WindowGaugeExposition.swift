@@ -9,31 +9,41 @@ enum WindowGaugeExposition {
     typealias Snapshots = [(key: SeriesKey, windows: [(window: Duration, snapshot: WindowSnapshot)])]
     private typealias M = MetricCatalog
 
-    static func write(_ snapshots: Snapshots, into buffer: inout [UInt8]) {
+    /// Writes each window's probes and availability, and `stats` of each figure.
+    static func write(_ snapshots: Snapshots, stats: [SampleSummary.Stat] = SampleSummary.Stat.allCases, into buffer: inout [UInt8]) {
         guard !snapshots.isEmpty else { return }
         // Per series, per window: the label set, computed once for every family.
         let windows = snapshots.flatMap { series in
             series.windows.map { (snapshot: $0.snapshot,
-                                  labels: exposedLabels(series.key.labels + [("window", WindowedStatistics.label($0.window))])) }
+                                  labels: exposedLabelBytes(series.key.labels + [("window", WindowedStatistics.label($0.window))])) }
         }
-        func family(_ descriptor: MetricNameDescriptor, _ value: (WindowSnapshot) -> [(suffix: String, value: Double?)]) {
+        let noStat = Array("} ".utf8)
+        let stats = stats.map { (stat: $0, suffix: Array(",stat=\"\($0.rawValue)\"} ".utf8)) }
+        func family(_ descriptor: MetricNameDescriptor, _ value: (WindowSnapshot) -> [(suffix: [UInt8], value: Double?)]) {
             let start = buffer.count
-            buffer += Array("# HELP \(descriptor.name) \(descriptor.helpText ?? "")\n# TYPE \(descriptor.name) gauge\n".utf8)
+            let name = descriptor.name  // computed by swift-prometheus at every call
+            let nameBytes = Array(name.utf8)
+            buffer.appendFamilyHeader(name, help: descriptor.helpText ?? "", type: "gauge")
             let header = buffer.count
             for window in windows {
                 for sample in value(window.snapshot) {
                     guard let number = sample.value else { continue }
-                    buffer += Array("\(descriptor.name){\(window.labels)\(sample.suffix)} \(number)\n".utf8)
+                    buffer.append(contentsOf: nameBytes)
+                    buffer.append(UInt8(ascii: "{"))
+                    buffer.append(contentsOf: window.labels)
+                    buffer.append(contentsOf: sample.suffix)
+                    buffer.appendSample(number)
+                    buffer.append(UInt8(ascii: "\n"))
                 }
             }
             if buffer.count == header { buffer.removeSubrange(start...) }  // no sample: no family
         }
-        family(M.windowProbes) { [("", Double($0.probes))] }
-        family(M.windowAvailability) { [("", $0.availability)] }
+        family(M.windowProbes) { [(noStat, Double($0.probes))] }
+        family(M.windowAvailability) { [(noStat, $0.availability)] }
         for figure in M.windowFigures {
             family(figure.descriptor) { snapshot in
                 guard let summary = snapshot[keyPath: figure.figure] else { return [] }
-                return SampleSummary.Stat.allCases.map { (",stat=\"\($0.rawValue)\"", summary[$0]) }
+                return stats.map { ($0.suffix, summary[$0.stat]) }
             }
         }
     }

@@ -23,7 +23,8 @@ public struct Sidecar: Sendable {
         AllocatorTuning.returnLargeBuffersToTheSystem()
         let gates = TargetGates()
         let statistics = WindowedStatistics(windows: config.windows)
-        let metrics = ProbeMetrics(gates: gates, statistics: statistics, histograms: config.histograms)
+        let metrics = ProbeMetrics(gates: gates, statistics: statistics, histograms: config.histograms,
+                                   windowGauges: config.windowGauges)
         let board = ProbeStatusBoard(keys: config.seriesKeys)
         let otlp = try options.otlp.map { try OTLPExport(settings: $0, targets: config.targets, logger: logger) }
         for key in config.seriesKeys { metrics.register(key) }
