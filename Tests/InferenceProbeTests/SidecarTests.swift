@@ -41,12 +41,13 @@ struct SidecarTests {
         Issue.record("condition not met within \(limit): \(board.renderText())")
     }
 
-    /// A few targets start within a tenth of their interval; a fleet's first round is spread so that it
-    /// starts no faster than `firstRoundRate`, up to the whole interval.
+    /// A few targets start within a tenth of their interval; a fleet's first round is spread so that the
+    /// series beyond the first 50 start at `firstRoundRate`, up to the whole interval.
     @Test func firstRoundIsSpreadByFleetSize() {
         #expect(ProbeScheduler.firstRoundSpread(interval: .seconds(30), jobs: 3) == .seconds(2))
         #expect(ProbeScheduler.firstRoundSpread(interval: .seconds(5), jobs: 9) == .milliseconds(500))
-        #expect(ProbeScheduler.firstRoundSpread(interval: .seconds(30), jobs: 300) == .seconds(15))
+        #expect(ProbeScheduler.firstRoundSpread(interval: .milliseconds(100), jobs: 50) == .milliseconds(10))
+        #expect(ProbeScheduler.firstRoundSpread(interval: .seconds(30), jobs: 300) == .milliseconds(12_500))
         #expect(ProbeScheduler.firstRoundSpread(interval: .seconds(30), jobs: 3000) == .seconds(30))
     }
 

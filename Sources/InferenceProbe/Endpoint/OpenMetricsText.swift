@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The Prometheus text exposition turned into OpenMetrics 1.0, for scrapers that ask for
 /// `application/openmetrics-text` (Prometheus does, first, on every scrape). The samples are the same; the
 /// differences are in the metadata: a counter family is named without its `_total` suffix, quotes in help
@@ -10,21 +18,22 @@ enum OpenMetricsText {
         accept?.contains("application/openmetrics-text") == true
     }
 
+    /// Rewrites the `# HELP` and `# TYPE` lines; the sample lines between them are copied as they are, in
+    /// runs (a fleet's exposition is hundreds of thousands of sample lines and a few dozen comments).
     static func convert(_ text: [UInt8]) -> [UInt8] {
-        let lines = text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
+        let comments = commentLines(text)
         // HELP comes before TYPE, so the counters are found first.
-        let counterSuffix = Array(" counter".utf8)
-        let counters = Set(lines.lazy.filter { $0.starts(with: Array("# TYPE ".utf8)) && $0.reversed().starts(with: counterSuffix.reversed()) }
-            .map { String(decoding: $0, as: UTF8.self).split(separator: " ")[2] })
+        let counters = Set(comments.compactMap { range -> Substring? in
+            let words = String(decoding: text[range], as: UTF8.self).split(separator: " ")
+            return words.count == 4 && words[1] == "TYPE" && words[3] == "counter" ? words[2] : nil
+        })
         var output: [UInt8] = []
         output.reserveCapacity(text.count + 16)
-        for line in lines {
-            guard line.first == UInt8(ascii: "#") else {
-                output += line
-                output.append(UInt8(ascii: "\n"))
-                continue
-            }
-            let words = String(decoding: line, as: UTF8.self).split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
+        var copied = 0
+        for range in comments {
+            output += text[copied..<range.lowerBound]
+            copied = min(range.upperBound + 1, text.count)  // past the line's newline
+            let words = String(decoding: text[range], as: UTF8.self).split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
             guard words.count >= 3 else { continue }
             var name = words[2]
             if counters.contains(name), name.hasSuffix("_total") {
@@ -38,7 +47,27 @@ enum OpenMetricsText {
             output += Array(rewritten.utf8)
             output.append(UInt8(ascii: "\n"))
         }
+        output += text[copied...]
+        if output.last.map({ $0 != UInt8(ascii: "\n") }) ?? false { output.append(UInt8(ascii: "\n")) }
         output += Array("# EOF\n".utf8)
         return output
+    }
+
+    /// The ranges of the lines starting with `#`, without their newline.
+    private static func commentLines(_ text: [UInt8]) -> [Range<Int>] {
+        text.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> [Range<Int>] in
+            guard let base = bytes.baseAddress else { return [] }
+            var lines: [Range<Int>] = []
+            var start = 0
+            while start < bytes.count {
+                var end = bytes.count
+                if let found = memchr(base + start, Int32(UInt8(ascii: "\n")), bytes.count - start) {
+                    end = base.distance(to: UnsafeRawPointer(found))
+                }
+                if bytes[start] == UInt8(ascii: "#") { lines.append(start..<end) }
+                start = end + 1
+            }
+            return lines
+        }
     }
 }

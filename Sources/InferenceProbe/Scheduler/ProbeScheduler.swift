@@ -66,16 +66,20 @@ public struct ProbeScheduler: Service, CustomStringConvertible {
         }
     }
 
-    /// Probes started per second at most while the first round is spread out.
+    /// Series whose first probes may start together (within a tenth of the interval).
+    static let firstRoundBurst = 50
+    /// Probes started per second, beyond the burst, while a fleet's first round is spread out.
     static let firstRoundRate = 20.0
 
     /// How long the first probes are spread over, so that targets do not fire together: a tenth of the
-    /// interval (at most 2 s) for a few targets; for a fleet, long enough that the first round starts no more
-    /// than `firstRoundRate` probes a second, up to the whole interval (the steady rate). 3,000 series at
-    /// 30 s start 100 a second rather than 3,000 in 2 s, which would measure the sidecar's own burst.
+    /// interval (at most 2 s) for a few targets; for a fleet, long enough that the series beyond the first
+    /// `firstRoundBurst` start at `firstRoundRate` a second, up to the whole interval (the steady rate).
+    /// 3,000 series at 30 s start 100 a second rather than 3,000 in 2 s, which would measure the sidecar's
+    /// own burst.
     static func firstRoundSpread(interval: Duration, jobs: Int) -> Duration {
         let quick = min(interval / 10, .seconds(2))
-        return min(interval, max(quick, .seconds(Double(jobs) / firstRoundRate)))
+        let paced = Duration.seconds(Double(max(0, jobs - firstRoundBurst)) / firstRoundRate)
+        return min(interval, max(quick, paced))
     }
 
     private func loop(_ job: Job, firstWithin spread: Duration) async {
