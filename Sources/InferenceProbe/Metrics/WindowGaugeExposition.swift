@@ -19,31 +19,34 @@ enum WindowGaugeExposition {
         }
         let noStat = Array("} ".utf8)
         let stats = stats.map { (stat: $0, suffix: Array(",stat=\"\($0.rawValue)\"} ".utf8)) }
-        func family(_ descriptor: MetricNameDescriptor, _ value: (WindowSnapshot) -> [(suffix: [UInt8], value: Double?)]) {
+        /// One family: for each window, `samples` appends its lines through `line(suffix, value)`.
+        func family(_ descriptor: MetricNameDescriptor,
+                    _ samples: (WindowSnapshot, (_ suffix: [UInt8], _ value: Double) -> Void) -> Void) {
             let start = buffer.count
             let name = descriptor.name  // computed by swift-prometheus at every call
             let nameBytes = Array(name.utf8)
             buffer.appendFamilyHeader(name, help: descriptor.helpText ?? "", type: "gauge")
             let header = buffer.count
             for window in windows {
-                for sample in value(window.snapshot) {
-                    guard let number = sample.value else { continue }
+                samples(window.snapshot) { suffix, value in
                     buffer.append(contentsOf: nameBytes)
                     buffer.append(UInt8(ascii: "{"))
                     buffer.append(contentsOf: window.labels)
-                    buffer.append(contentsOf: sample.suffix)
-                    buffer.appendSample(number)
+                    buffer.append(contentsOf: suffix)
+                    buffer.appendSample(value)
                     buffer.append(UInt8(ascii: "\n"))
                 }
             }
             if buffer.count == header { buffer.removeSubrange(start...) }  // no sample: no family
         }
-        family(M.windowProbes) { [(noStat, Double($0.probes))] }
-        family(M.windowAvailability) { [(noStat, $0.availability)] }
+        family(M.windowProbes) { snapshot, line in line(noStat, Double(snapshot.probes)) }
+        family(M.windowAvailability) { snapshot, line in
+            if let availability = snapshot.availability { line(noStat, availability) }
+        }
         for figure in M.windowFigures {
-            family(figure.descriptor) { snapshot in
-                guard let summary = snapshot[keyPath: figure.figure] else { return [] }
-                return stats.map { ($0.suffix, summary[$0.stat]) }
+            family(figure.descriptor) { snapshot, line in
+                guard let summary = snapshot[keyPath: figure.figure] else { return }
+                for stat in stats { line(stat.suffix, summary[stat.stat]) }
             }
         }
     }
