@@ -1,5 +1,7 @@
 """The bundled Kubernetes manifests and Dockerfile agree with the binary: flags, port, health paths, and
 a configuration that passes check-config."""
+import json
+import re
 import subprocess
 
 import yaml
@@ -50,3 +52,19 @@ def test_configmap_configuration_passes_check_config(binary, tmp_path):
     # The container mounts the secret where the configuration looks for it.
     mounts = {m["name"]: m["mountPath"] for m in sidecar_container()["volumeMounts"]}
     assert mounts["inference-probe-keys"] + "/" == mounted
+
+
+def test_builds_use_the_committed_package_resolved():
+    """An executable's dependencies must not float: Package.resolved is committed, pins every package
+    Package.swift names, and the image, CI and the benchmark build with --force-resolved-versions."""
+    tracked = subprocess.run(["git", "ls-files", "Package.resolved"], cwd=ROOT, capture_output=True, text=True)
+    assert tracked.returncode != 0 or tracked.stdout.strip() == "Package.resolved"  # a source tarball has no git
+    pins = {pin["location"].rstrip("/").removesuffix(".git").rsplit("/", 1)[-1].lower()
+            for pin in json.loads((ROOT / "Package.resolved").read_text())["pins"]}
+    named = {url.removesuffix(".git").rsplit("/", 1)[-1].lower()
+             for url in re.findall(r'\.package\(url:\s*"([^"]+)"', (ROOT / "Package.swift").read_text())}
+    assert named and named <= pins, f"not pinned: {named - pins}"
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert "COPY Package.swift Package.resolved" in dockerfile and "--force-resolved-versions" in dockerfile
+    assert "swift build --force-resolved-versions" in (ROOT / "Tests" / "run").read_text()
+    assert "--force-resolved-versions" in (ROOT / "Benchmarks" / "run").read_text()
