@@ -1,5 +1,6 @@
 import Foundation
-import InferenceProbe
+import NIOSSL
+@testable import InferenceProbe
 import InferenceSimulator
 import Testing
 
@@ -64,5 +65,39 @@ struct TLSProbeTests {
     @Test func verificationCanBeSkippedForTestEndpoints() async throws {
         let result = try await probe("http_sse", trust: false, skipVerify: true)
         #expect(result.outcome == .success, "\(result.detail ?? "")")
+    }
+}
+
+/// Probers with the same TLS settings share one client context (each holds a parsed trust store);
+/// a CA file whose content changed gets a new one, and unused contexts are freed.
+@Suite("Shared TLS contexts")
+struct ClientTLSContextTests {
+    @Test func probersShareAContextPerSetting() async throws {
+        let system = try ClientTLSContexts.context(for: TLSSettings())
+        #expect(try ClientTLSContexts.context(for: TLSSettings()) === system)
+        let insecure = try ClientTLSContexts.context(for: TLSSettings(insecureSkipVerify: true))
+        #expect(insecure !== system)
+
+        let first = try await TLSProbeTests.selfSignedCertificate()
+        let second = try await TLSProbeTests.selfSignedCertificate()
+        let withCA = try ClientTLSContexts.context(for: TLSSettings(caFile: first.certificateChain))
+        #expect(try ClientTLSContexts.context(for: TLSSettings(caFile: first.certificateChain)) === withCA)
+        // The file is replaced in place (a rotated Kubernetes secret): a new context.
+        try FileManager.default.removeItem(atPath: first.certificateChain)
+        try FileManager.default.copyItem(atPath: second.certificateChain, toPath: first.certificateChain)
+        #expect(try ClientTLSContexts.context(for: TLSSettings(caFile: first.certificateChain)) !== withCA)
+        // A bad CA file is still an error at start-up.
+        #expect(throws: (any Error).self) { try ClientTLSContexts.context(for: TLSSettings(caFile: "/nonexistent/ca.pem")) }
+    }
+
+    @Test func aContextNoProberHoldsIsFreed() async throws {
+        let files = try await TLSProbeTests.selfSignedCertificate()  // a setting no other test uses
+        weak var dropped: NIOSSLContext?
+        do {
+            let context = try ClientTLSContexts.context(for: TLSSettings(caFile: files.certificateChain))
+            dropped = context
+            #expect(dropped != nil)
+        }
+        #expect(dropped == nil, "the cache holds contexts weakly")
     }
 }

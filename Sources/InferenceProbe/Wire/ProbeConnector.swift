@@ -26,12 +26,7 @@ struct ProbeConnector: Sendable {
             self.tls = nil
             return
         }
-        var configuration = TLSConfiguration.makeClientConfiguration()
-        if target.tls.insecureSkipVerify { configuration.certificateVerification = .none }
-        if let caFile = target.tls.caFile {
-            configuration.trustRoots = .file(caFile)
-        }
-        self.tls = try NIOSSLContext(configuration: configuration)
+        self.tls = try ClientTLSContexts.context(for: target.tls)
     }
 
     /// Connects on `eventLoop`, trying each resolved address in turn. `configure` runs on the loop and
