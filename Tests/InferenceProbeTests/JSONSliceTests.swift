@@ -121,6 +121,15 @@ struct JSONSliceTests {
         #expect(throws: ProbeFailure.self) { try chat.readEvent(Array(#"{"choices":[{"delta":{"content":7}}]}"#.utf8)) }
         #expect(throws: ProbeFailure.self) { try chat.readEvent(Array(#"{"error":{"message":"boom","type":"server_error"}}"#.utf8)) }
 
+        // A whole answer (http): the fast path, and the full decoder for what it leaves.
+        let answer = try chat.readBody(Array(#"{"id":"c","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"1 2 3"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17}}"#.utf8))
+        #expect(answer == StreamEvent(text: "1 2 3", inputTokens: 12, outputTokens: 5, ends: true))
+        #expect(try chat.readBody(Array(#"{"choices":[{"message":{"content":null}}]}"#.utf8)) == StreamEvent(ends: true))
+        #expect(try chat.readBody(Array(#"{"choices":[{"message":{"content":"x"}}],"usage":{"prompt_tokens":2.0,"completion_tokens":1}}"#.utf8)).outputTokens == 1)
+        #expect(throws: ProbeFailure.self) { try chat.readBody(Array(#"{"choices":[{"message":{"content":"x"}}],"usage":{"prompt_tokens":"2"}}"#.utf8)) }
+        #expect(throws: ProbeFailure.self) { try chat.readBody(Array(#"{"error":{"message":"no","type":"invalid_request_error"}}"#.utf8)) }
+        #expect(JSONSlice.document(Array("[-12, 3, 4.5, 1e3, 99999999999999999999]".utf8))?.elements()?.map(\.int) == [-12, 3, nil, nil, nil])
+
         let responses = ResponsesDialect(target: target)
         #expect(try responses.readEvent(Array(#"{"type":"response.output_text.delta","delta":"\"hi\""}"#.utf8)).text == "\"hi\"")
         #expect(try responses.readEvent(Array(#"{"type":"response.created","response":{"status":"in_progress"}}"#.utf8)) == .ignored)

@@ -120,6 +120,13 @@ enum DialectJSON {
         return value.string
     }
 
+    /// A token count as an `Int?` member decodes it: absent or `null` is `.some(nil)`; nil when it is
+    /// something else (left to the full decoder).
+    static func count(_ value: JSONSlice?) -> Int?? {
+        guard let value, !value.isNull else { return .some(nil) }
+        return value.int.map { .some($0) }
+    }
+
     /// Encodes a request body; plain strings and numbers cannot fail to encode.
     static func encode(_ value: some Encodable) -> [UInt8] {
         Array((try? JSONEncoder().encode(value)) ?? Data())

@@ -63,6 +63,7 @@ public struct ChatCompletionsDialect: APIDialect {
     }
 
     public func readBody(_ json: [UInt8]) throws(ProbeFailure) -> StreamEvent {
+        if let answer = Self.plainAnswer(json) { return answer }
         let payload = try DialectJSON.decode(Payload.self, json)
         if let error = payload.error { throw error.failure("error in response") }
         return StreamEvent(text: payload.text, inputTokens: payload.usage?.prompt_tokens,
@@ -76,6 +77,22 @@ public struct ChatCompletionsDialect: APIDialect {
         if let error = payload.error { throw error.failure("error in stream") }
         return StreamEvent(text: payload.text, inputTokens: payload.usage?.prompt_tokens,
                            outputTokens: payload.usage?.completion_tokens)
+    }
+
+    /// The common answer, read without `JSONDecoder`: one choice with a `message`, integer usage, no
+    /// error. nil for anything else, which is decoded in full.
+    private static func plainAnswer(_ json: [UInt8]) -> StreamEvent? {
+        guard let fields = JSONSlice.document(json)?.members("choices", "usage", "error"), fields[2]?.isNull ?? true,
+              let choices = fields[0]?.elements(), choices.count == 1,
+              let parts = choices[0].members("message", "delta"), parts[1] == nil,
+              let content = parts[0]?.members("content"), let text = DialectJSON.text(content[0]) else { return nil }
+        var usage: [JSONSlice?] = [nil, nil]
+        if let reported = fields[1], !reported.isNull {
+            guard let counts = reported.members("prompt_tokens", "completion_tokens") else { return nil }
+            usage = counts
+        }
+        guard let input = DialectJSON.count(usage[0]), let output = DialectJSON.count(usage[1]) else { return nil }
+        return StreamEvent(text: text, inputTokens: input, outputTokens: output, ends: true)
     }
 
     /// The common chunk, read without `JSONDecoder`: one choice with a `delta`, no usage, no error. nil

@@ -73,6 +73,14 @@ struct JSONSlice {
     /// The value is `null`.
     var isNull: Bool { bytes[range.lowerBound] == UInt8(ascii: "n") }
 
+    /// This integer (no fraction or exponent, within `Int`), or nil.
+    var int: Int? {
+        guard bytes[range.lowerBound] == UInt8(ascii: "-") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[range.lowerBound]),
+              !bytes[range].contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") })
+        else { return nil }
+        return Int(String(decoding: bytes[range], as: UTF8.self))
+    }
+
     /// The text of this string, escapes decoded; nil when it is not a string (or holds a lone surrogate).
     var string: String? {
         guard bytes[range.lowerBound] == UInt8(ascii: "\"") else { return nil }
