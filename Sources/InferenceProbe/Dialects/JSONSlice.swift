@@ -1,4 +1,5 @@
-/// One JSON value inside a byte array, read in place: the streamed-chunk fast path of the dialects.
+/// One JSON value inside a byte array, read in place: the dialects' fast path for streamed chunks and plain
+/// answers.
 ///
 /// `document(_:)` checks the whole text is one well-formed value in a single pass without building
 /// anything; `members(_:)`, `elements()` and `string` then read only the parts a probe's figures need. Where

@@ -124,14 +124,17 @@ final class WebSocketExchangeHandler: ChannelInboundHandler, RemovableChannelHan
     }
 
     private func receive(_ message: [UInt8], at now: ProbeInstant) throws(ProbeFailure) {
-        // Taken out while it is updated, so its arrays are not copied for every message; put back unless it ended.
+        // Taken out while it is updated, so its arrays are not copied for every message; put back unless it
+        // succeeded (a failure thrown here is `fail`'s to report).
         guard var current = exchange.take() else { return }
-        defer { if current.tokens.ended == nil { exchange = current } }
+        var succeeded = false
+        defer { if !succeeded { exchange = current } }
         let event = try dialect.readEvent(message)
         if !event.isSessionEvent, current.report.firstByte == nil { current.report.firstByte = now }
         if !event.isSessionEvent { watchdog.chunk(hasText: event.hasText) }
         try current.tokens.receive(event, at: now)
         guard current.tokens.ended != nil else { return }
+        succeeded = true
         watchdog.stop()
         current.tokens.fill(&current.report)
         current.promise.succeed(current.report)
