@@ -21,6 +21,27 @@ extension [UInt8] {
         append(UInt8(ascii: "\n"))
     }
 
+    /// One sample line, `name{labels` + `closing` + value: `closing` ends the label set (`} `, or with one
+    /// more label, `,le="0.5"} `).
+    mutating func appendSampleLine(_ name: [UInt8], _ labels: [UInt8], _ closing: [UInt8], _ value: UInt64) {
+        appendLineStart(name, labels, closing)
+        appendDecimal(value)
+        append(UInt8(ascii: "\n"))
+    }
+
+    mutating func appendSampleLine(_ name: [UInt8], _ labels: [UInt8], _ closing: [UInt8], _ value: Double) {
+        appendLineStart(name, labels, closing)
+        appendSample(value)
+        append(UInt8(ascii: "\n"))
+    }
+
+    private mutating func appendLineStart(_ name: [UInt8], _ labels: [UInt8], _ closing: [UInt8]) {
+        append(contentsOf: name)
+        append(UInt8(ascii: "{"))
+        append(contentsOf: labels)
+        append(contentsOf: closing)
+    }
+
     /// An unsigned integer in decimal.
     mutating func appendDecimal(_ value: UInt64) {
         guard value >= 10 else {

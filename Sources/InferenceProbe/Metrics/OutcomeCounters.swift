@@ -17,65 +17,44 @@ final class OutcomeCounters: Sendable {
         var transport: String?
     }
 
-    private struct State {
-        var order: [SeriesKey] = []
-        var counts: [SeriesKey: [[UInt64]]] = [:]
-    }
-
     let families: [Family]
-    private let state = NIOLockedValueBox(State())
+    /// Each series' counts, by family and value.
+    private let table = NIOLockedValueBox(SeriesTable<[[UInt64]]>())
 
     init(_ families: [Family]) {
         self.families = families
     }
 
+    private var zeros: [[UInt64]] { families.map { [UInt64](repeating: 0, count: $0.values.count) } }
+
     /// Gives `key` its counters, all 0; a key already known keeps its counts.
     func register(_ key: SeriesKey) {
-        state.withLockedValue { add(key, to: &$0) }
-    }
-
-    private func add(_ key: SeriesKey, to state: inout State) {
-        guard state.counts[key] == nil else { return }
-        state.order.append(key)
-        state.counts[key] = families.map { [UInt64](repeating: 0, count: $0.values.count) }
+        table.withLockedValue { $0.add(key) { zeros } }
     }
 
     func forget(_ key: SeriesKey) {
-        state.withLockedValue { state in
-            guard state.counts.removeValue(forKey: key) != nil else { return }
-            state.order.removeAll { $0 == key }
-        }
+        table.withLockedValue { $0.remove(key) }
     }
 
     /// Adds one to the counter of `value` in family number `family` of `key` (registering `key` if needed).
     func increment(_ key: SeriesKey, family: Int, value: String) {
         guard let index = families[family].values.firstIndex(of: value) else { return }
-        state.withLockedValue { state in
-            add(key, to: &state)
-            state.counts[key]?[family][index] += 1
-        }
+        table.withLockedValue { $0.update(key, adding: { zeros }) { $0[family][index] += 1 } }
     }
 
     /// The families in the text format, each with all its series.
     func write(into buffer: inout [UInt8]) {
-        let (order, counts) = state.withLockedValue { ($0.order, $0.counts) }
-        let prefixes = order.map { exposedLabelBytes($0.labels) }
+        let rows = table.withLockedValue { $0.all }
         for (number, family) in families.enumerated() {
-            let keys = order.indices.filter { family.transport == nil || order[$0].transport == family.transport }
-            guard !keys.isEmpty else { continue }
+            let members = rows.filter { family.transport == nil || $0.key.transport == family.transport }
+            guard !members.isEmpty else { continue }
             buffer.appendFamilyHeader(family.name, help: family.help, type: "counter")
             // `,outcome="success"} ` for each value, rendered once.
             let name = Array(family.name.utf8)
-            let suffixes = family.values.map { Array(",\(family.label)=\"\($0)\"} ".utf8) }
-            for index in keys {
-                guard let values = counts[order[index]]?[number] else { continue }
-                for (suffix, count) in zip(suffixes, values) {
-                    buffer.append(contentsOf: name)
-                    buffer.append(UInt8(ascii: "{"))
-                    buffer.append(contentsOf: prefixes[index])
-                    buffer.append(contentsOf: suffix)
-                    buffer.appendDecimal(count)
-                    buffer.append(UInt8(ascii: "\n"))
+            let closings = family.values.map { Array(",\(family.label)=\"\($0)\"} ".utf8) }
+            for row in members {
+                for (closing, count) in zip(closings, row.value[number]) {
+                    buffer.appendSampleLine(name, row.labels, closing, count)
                 }
             }
         }

@@ -18,23 +18,18 @@ enum WindowGaugeExposition {
                                   labels: exposedLabelBytes(series.key.labels + [("window", WindowedStatistics.label($0.window))])) }
         }
         let noStat = Array("} ".utf8)
-        let stats = stats.map { (stat: $0, suffix: Array(",stat=\"\($0.rawValue)\"} ".utf8)) }
-        /// One family: for each window, `samples` appends its lines through `line(suffix, value)`.
+        let stats = stats.map { (stat: $0, closing: Array(",stat=\"\($0.rawValue)\"} ".utf8)) }
+        /// One family: for each window, `samples` appends its lines through `line(closing, value)`.
         func family(_ descriptor: MetricNameDescriptor,
-                    _ samples: (WindowSnapshot, (_ suffix: [UInt8], _ value: Double) -> Void) -> Void) {
+                    _ samples: (WindowSnapshot, (_ closing: [UInt8], _ value: Double) -> Void) -> Void) {
             let start = buffer.count
             let name = descriptor.name  // computed by swift-prometheus at every call
             let nameBytes = Array(name.utf8)
             buffer.appendFamilyHeader(name, help: descriptor.helpText ?? "", type: "gauge")
             let header = buffer.count
             for window in windows {
-                samples(window.snapshot) { suffix, value in
-                    buffer.append(contentsOf: nameBytes)
-                    buffer.append(UInt8(ascii: "{"))
-                    buffer.append(contentsOf: window.labels)
-                    buffer.append(contentsOf: suffix)
-                    buffer.appendSample(value)
-                    buffer.append(UInt8(ascii: "\n"))
+                samples(window.snapshot) { closing, value in
+                    buffer.appendSampleLine(nameBytes, window.labels, closing, value)
                 }
             }
             if buffer.count == header { buffer.removeSubrange(start...) }  // no sample: no family
@@ -46,7 +41,7 @@ enum WindowGaugeExposition {
         for figure in M.windowFigures {
             family(figure.descriptor) { snapshot, line in
                 guard let summary = snapshot[keyPath: figure.figure] else { return }
-                for stat in stats { line(stat.suffix, summary[stat.stat]) }
+                for stat in stats { line(stat.closing, summary[stat.stat]) }
             }
         }
     }
