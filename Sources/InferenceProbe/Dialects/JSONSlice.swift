@@ -31,24 +31,15 @@ struct JSONSlice {
     func members(_ keys: StaticString...) -> [JSONSlice?]? {
         bytes.withUnsafeBufferPointer { buffer -> [JSONSlice?]? in
             var reader = Reader(buffer: buffer, offset: range.lowerBound)
-            guard reader.take(UInt8(ascii: "{")) else { return nil }
             var found = [JSONSlice?](repeating: nil, count: keys.count)
-            reader.skipWhitespace()
-            if reader.take(UInt8(ascii: "}")) { return found }
-            repeat {
-                reader.skipWhitespace()
-                guard let key = reader.plainString() else { return nil }
-                reader.skipWhitespace()
-                guard reader.take(UInt8(ascii: ":")) else { return nil }
-                reader.skipWhitespace()
-                let start = reader.offset
-                guard reader.skipValue(depth: 1) else { return nil }
+            var escapedKey = false
+            let object = reader.walkObject(depth: 0) { key, value in
+                if buffer[key].contains(UInt8(ascii: "\\")) { escapedKey = true }
                 if let index = keys.firstIndex(where: { Self.equal(buffer, key, $0) }) {
-                    found[index] = JSONSlice(bytes: bytes, range: start..<reader.offset)
+                    found[index] = JSONSlice(bytes: bytes, range: value)
                 }
-                reader.skipWhitespace()
-            } while reader.take(UInt8(ascii: ","))
-            return reader.take(UInt8(ascii: "}")) ? found : nil
+            }
+            return object && !escapedKey ? found : nil
         }
     }
 
@@ -56,18 +47,9 @@ struct JSONSlice {
     func elements() -> [JSONSlice]? {
         bytes.withUnsafeBufferPointer { buffer -> [JSONSlice]? in
             var reader = Reader(buffer: buffer, offset: range.lowerBound)
-            guard reader.take(UInt8(ascii: "[")) else { return nil }
             var elements: [JSONSlice] = []
-            reader.skipWhitespace()
-            if reader.take(UInt8(ascii: "]")) { return elements }
-            repeat {
-                reader.skipWhitespace()
-                let start = reader.offset
-                guard reader.skipValue(depth: 1) else { return nil }
-                elements.append(JSONSlice(bytes: bytes, range: start..<reader.offset))
-                reader.skipWhitespace()
-            } while reader.take(UInt8(ascii: ","))
-            return reader.take(UInt8(ascii: "]")) ? elements : nil
+            let array = reader.walkArray(depth: 0) { elements.append(JSONSlice(bytes: bytes, range: $0)) }
+            return array ? elements : nil
         }
     }
 
@@ -164,30 +146,8 @@ struct JSONSlice {
         mutating func skipValue(depth: Int) -> Bool {
             guard let byte = next, depth < JSONSlice.maxDepth else { return false }
             switch byte {
-            case UInt8(ascii: "{"):
-                offset += 1
-                skipWhitespace()
-                if take(UInt8(ascii: "}")) { return true }
-                repeat {
-                    skipWhitespace()
-                    guard skipString() else { return false }
-                    skipWhitespace()
-                    guard take(UInt8(ascii: ":")) else { return false }
-                    skipWhitespace()
-                    guard skipValue(depth: depth + 1) else { return false }
-                    skipWhitespace()
-                } while take(UInt8(ascii: ","))
-                return take(UInt8(ascii: "}"))
-            case UInt8(ascii: "["):
-                offset += 1
-                skipWhitespace()
-                if take(UInt8(ascii: "]")) { return true }
-                repeat {
-                    skipWhitespace()
-                    guard skipValue(depth: depth + 1) else { return false }
-                    skipWhitespace()
-                } while take(UInt8(ascii: ","))
-                return take(UInt8(ascii: "]"))
+            case UInt8(ascii: "{"): return walkObject(depth: depth) { _, _ in }
+            case UInt8(ascii: "["): return walkArray(depth: depth) { _ in }
             case UInt8(ascii: "\""): return skipString()
             case UInt8(ascii: "t"): return skipLiteral("true")
             case UInt8(ascii: "f"): return skipLiteral("false")
@@ -196,12 +156,41 @@ struct JSONSlice {
             }
         }
 
-        /// Reads a string without escapes (an object key), as the range of its content.
-        mutating func plainString() -> Range<Int>? {
-            let start = offset + 1
-            guard skipString() else { return nil }
-            let content = start..<(offset - 1)
-            return buffer[content].contains(UInt8(ascii: "\\")) ? nil : content
+        /// Steps over the object here, handing `member` the range of each key's content and of its value;
+        /// false when the text is not one.
+        mutating func walkObject(depth: Int, _ member: (_ key: Range<Int>, _ value: Range<Int>) -> Void) -> Bool {
+            guard take(UInt8(ascii: "{")) else { return false }
+            skipWhitespace()
+            if take(UInt8(ascii: "}")) { return true }
+            repeat {
+                skipWhitespace()
+                let keyStart = offset + 1
+                guard skipString() else { return false }
+                let key = keyStart..<(offset - 1)
+                skipWhitespace()
+                guard take(UInt8(ascii: ":")) else { return false }
+                skipWhitespace()
+                let start = offset
+                guard skipValue(depth: depth + 1) else { return false }
+                member(key, start..<offset)
+                skipWhitespace()
+            } while take(UInt8(ascii: ","))
+            return take(UInt8(ascii: "}"))
+        }
+
+        /// Steps over the array here, handing `element` the range of each element; false when the text is not one.
+        mutating func walkArray(depth: Int, _ element: (Range<Int>) -> Void) -> Bool {
+            guard take(UInt8(ascii: "[")) else { return false }
+            skipWhitespace()
+            if take(UInt8(ascii: "]")) { return true }
+            repeat {
+                skipWhitespace()
+                let start = offset
+                guard skipValue(depth: depth + 1) else { return false }
+                element(start..<offset)
+                skipWhitespace()
+            } while take(UInt8(ascii: ","))
+            return take(UInt8(ascii: "]"))
         }
 
         private mutating func skipString() -> Bool {
