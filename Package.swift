@@ -6,6 +6,14 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+/// The release executable is linked to keep a sidecar's resident memory small: not position-independent
+/// (no 3 MB of relocations applied, and dirtied, at every start) and exporting no symbols (the static
+/// standard library asks for `-export-dynamic`, a 1 MB dynamic symbol table nothing here looks up).
+/// Idle RSS 34 -> 28 MB; see README, Benchmarks.
+let releaseLinking: [LinkerSetting] = [
+    .unsafeFlags(["-Xclang-linker", "-no-pie", "-Xlinker", "--no-export-dynamic"], .when(platforms: [.linux], configuration: .release)),
+]
+
 let package = Package(
     name: "inference-probe",
     platforms: [.macOS(.v15)],
@@ -85,7 +93,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: strict
+            swiftSettings: strict,
+            linkerSettings: releaseLinking
         ),
         .executableTarget(
             name: "inference-probe-bench",
