@@ -1,3 +1,4 @@
+import NIOCore
 import Prometheus
 @testable import InferenceProbe
 import Testing
@@ -63,7 +64,7 @@ struct HistogramSetTests {
         var result = ProbeResult(key: key, timeline: timeline, streamed: false)
         result.outcome = .success
         statistics.record(result, ProbeMeasurement(result), at: .now)
-        let text = String(decoding: metrics.exposition(), as: UTF8.self)
+        let text = String(buffer: metrics.exposition())
         let lines = text.split(separator: "\n").filter { $0.hasPrefix("inference_probe_window_request_duration_seconds{") }
         let stats = Set(SampleSummary.Stat.allCases.filter { stat in lines.contains { $0.contains("stat=\"\(stat.rawValue)\"") } })
         #expect(stats == [.mean, .p99])
@@ -87,7 +88,7 @@ struct HistogramSetTests {
         result.contentChunks = 3
         result.scheduleLateness = 0.002
         metrics.record(result, ProbeMeasurement(result))
-        let text = String(decoding: metrics.exposition(), as: UTF8.self)
+        let text = String(buffer: metrics.exposition())
         let ttftBuckets = text.split(separator: "\n").filter { $0.hasPrefix("inference_probe_time_to_first_token_seconds_bucket{") }
         #expect(ttftBuckets.count == 3, "0.25, 1 and +Inf: \(ttftBuckets)")
         #expect(ttftBuckets.contains { $0.contains(#"le="1.0""#) && $0.hasSuffix(" 1") })
@@ -123,8 +124,7 @@ struct SeriesHistogramsTests {
             ours.observe(key, [(.timeToFirstToken, value), (.scheduleLateness, value)])
             theirs.record(value)
         }
-        var buffer: [UInt8] = []
-        ours.write(into: &buffer)
+        var buffer: [UInt8] { var bytes = ByteBuffer(); ours.write(into: &bytes); return Array(bytes.readableBytesView) }
         let name = MetricCatalog.timeToFirstToken.name
         let expected = samples(registry.emitToBuffer(), prefix: name)
         #expect(expected.count == 6, "4 buckets, sum, count")
@@ -135,12 +135,8 @@ struct SeriesHistogramsTests {
         // A series without observations has no histogram; a forgotten one is gone.
         let other = SeriesKey(target: "u", model: "m", api: "chat_completions", transport: "http")
         ours.observe(other, [(.connectionSetup, 0.01)])
-        buffer = []
-        ours.write(into: &buffer)
         #expect(!String(decoding: buffer, as: UTF8.self).contains("\(name)_count{target=\"u\""))
         ours.forget(key)
-        buffer = []
-        ours.write(into: &buffer)
         #expect(samples(buffer, prefix: name).isEmpty)
         #expect(String(decoding: buffer, as: UTF8.self).contains("connection_setup_seconds_count{target=\"u\""))
     }

@@ -1,6 +1,7 @@
 import Foundation
 import InferenceProbe
 import InferenceSimulator
+import NIOCore
 import Testing
 
 /// Window statistics: exact summaries, bounded histories, and the exported gauges against a known
@@ -120,7 +121,7 @@ struct WindowStatisticsTests {
                 }
             }
         }
-        let text = String(decoding: metrics.exposition(), as: UTF8.self)
+        let text = String(buffer: metrics.exposition())
         func gauge(_ name: String, stat: String? = nil, window: String = "1h") throws -> Double {
             let labels = #"target="sim",model="simulated-model",api="chat_completions",transport="http_sse",window="\#(window)""#
                 + (stat.map { #",stat="\#($0)""# } ?? "")

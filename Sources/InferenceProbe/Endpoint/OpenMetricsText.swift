@@ -6,6 +6,8 @@ import Musl
 import Darwin
 #endif
 
+import NIOCore
+
 /// The Prometheus text exposition turned into OpenMetrics 1.0, for scrapers that ask for
 /// `application/openmetrics-text` (Prometheus does, first, on every scrape). The samples are the same; the
 /// differences are in the metadata: a counter family is named without its `_total` suffix, quotes in help
@@ -20,54 +22,53 @@ enum OpenMetricsText {
 
     /// Rewrites the `# HELP` and `# TYPE` lines; the sample lines between them are copied as they are, in
     /// runs (a fleet's exposition is hundreds of thousands of sample lines and a few dozen comments).
-    static func convert(_ text: [UInt8]) -> [UInt8] {
-        let comments = commentLines(text)
-        // HELP comes before TYPE, so the counters are found first.
-        let counters = Set(comments.compactMap { range -> Substring? in
-            let words = String(decoding: text[range], as: UTF8.self).split(separator: " ")
-            return words.count == 4 && words[1] == "TYPE" && words[3] == "counter" ? words[2] : nil
-        })
-        var output: [UInt8] = []
-        output.reserveCapacity(text.count + 16)
-        var copied = 0
-        for range in comments {
-            output += text[copied..<range.lowerBound]
-            copied = min(range.upperBound + 1, text.count)  // past the line's newline
-            let words = String(decoding: text[range], as: UTF8.self).split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
-            guard words.count >= 3 else { continue }
-            var name = words[2]
-            if counters.contains(name), name.hasSuffix("_total") {
-                name = name.dropLast(6)
+    static func convert(_ exposition: ByteBuffer) -> ByteBuffer {
+        exposition.withUnsafeReadableBytes { text in
+            let comments = commentLines(text)
+            func line(_ range: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: text[range]), as: UTF8.self) }
+            // HELP comes before TYPE, so the counters are found first.
+            let counters = Set(comments.compactMap { range -> Substring? in
+                let words = line(range).split(separator: " ")
+                return words.count == 4 && words[1] == "TYPE" && words[3] == "counter" ? words[2] : nil
+            })
+            var output = ByteBufferAllocator().buffer(capacity: text.count + 16)
+            var copied = 0
+            for range in comments {
+                output.writeBytes(UnsafeRawBufferPointer(rebasing: text[copied..<range.lowerBound]))
+                copied = min(range.upperBound + 1, text.count)  // past the line's newline
+                let words = line(range).split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
+                guard words.count >= 3 else { continue }
+                var name = words[2]
+                if counters.contains(name), name.hasSuffix("_total") {
+                    name = name.dropLast(6)
+                }
+                var rewritten = "# \(words[1]) \(name)"
+                if words.count == 4 {
+                    // Quotes in help texts are escaped in OpenMetrics (backslashes and newlines already are).
+                    rewritten += " " + (words[1] == "HELP" ? words[3].escaped(["\"": "\\\""]) : String(words[3]))
+                }
+                output.writeString(rewritten + "\n")
             }
-            var rewritten = "# \(words[1]) \(name)"
-            if words.count == 4 {
-                // Quotes in help texts are escaped in OpenMetrics (backslashes and newlines already are).
-                rewritten += " " + (words[1] == "HELP" ? words[3].escaped(["\"": "\\\""]) : String(words[3]))
-            }
-            output += Array(rewritten.utf8)
-            output.append(UInt8(ascii: "\n"))
+            output.writeBytes(UnsafeRawBufferPointer(rebasing: text[copied...]))
+            if let last = text.last, last != UInt8(ascii: "\n") { output.writeString("\n") }
+            output.writeString("# EOF\n")
+            return output
         }
-        output += text[copied...]
-        if output.last.map({ $0 != UInt8(ascii: "\n") }) ?? false { output.append(UInt8(ascii: "\n")) }
-        output += Array("# EOF\n".utf8)
-        return output
     }
 
     /// The ranges of the lines starting with `#`, without their newline.
-    private static func commentLines(_ text: [UInt8]) -> [Range<Int>] {
-        text.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> [Range<Int>] in
-            guard let base = bytes.baseAddress else { return [] }
-            var lines: [Range<Int>] = []
-            var start = 0
-            while start < bytes.count {
-                var end = bytes.count
-                if let found = memchr(base + start, Int32(UInt8(ascii: "\n")), bytes.count - start) {
-                    end = base.distance(to: UnsafeRawPointer(found))
-                }
-                if bytes[start] == UInt8(ascii: "#") { lines.append(start..<end) }
-                start = end + 1
+    private static func commentLines(_ bytes: UnsafeRawBufferPointer) -> [Range<Int>] {
+        guard let base = bytes.baseAddress else { return [] }
+        var lines: [Range<Int>] = []
+        var start = 0
+        while start < bytes.count {
+            var end = bytes.count
+            if let found = memchr(base + start, Int32(UInt8(ascii: "\n")), bytes.count - start) {
+                end = base.distance(to: UnsafeRawPointer(found))
             }
-            return lines
+            if bytes[start] == UInt8(ascii: "#") { lines.append(start..<end) }
+            start = end + 1
         }
+        return lines
     }
 }

@@ -1,72 +1,123 @@
-/// Writing the text exposition straight into bytes: a fleet's scrape is hundreds of thousands of lines,
-/// so a line is appended piece by piece (name, a label set rendered once per series, the value) with no
-/// string built for it.
-extension [UInt8] {
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writing the text exposition straight into the response's bytes: a fleet's scrape is hundreds of
+/// thousands of lines, so a line is put together from pieces rendered once (its name, its series' label set,
+/// the closing of the label set) and its value, with no string built for it and no reference counted.
+extension ByteBuffer {
     /// `# HELP` and `# TYPE` lines of a family (help with backslashes and newlines escaped).
-    mutating func appendFamilyHeader(_ name: String, help: String, type: String) {
-        append(contentsOf: "# HELP ".utf8)
-        append(contentsOf: name.utf8)
-        append(UInt8(ascii: " "))
-        for byte in help.utf8 {
-            switch byte {
-            case UInt8(ascii: "\\"): append(contentsOf: #"\\"#.utf8)
-            case UInt8(ascii: "\n"): append(contentsOf: #"\n"#.utf8)
-            default: append(byte)
+    mutating func writeFamilyHeader(_ name: String, help: String, type: String) {
+        var header = "# HELP \(name) "
+        for character in help.unicodeScalars {
+            switch character {
+            case "\\": header += #"\\"#
+            case "\n": header += #"\n"#
+            default: header.unicodeScalars.append(character)
             }
         }
-        append(contentsOf: "\n# TYPE ".utf8)
-        append(contentsOf: name.utf8)
-        append(UInt8(ascii: " "))
-        append(contentsOf: type.utf8)
-        append(UInt8(ascii: "\n"))
+        header += "\n# TYPE \(name) \(type)\n"
+        writeString(header)
     }
 
     /// One sample line, `name{labels` + `closing` + value: `closing` ends the label set (`} `, or with one
     /// more label, `,le="0.5"} `).
-    mutating func appendSampleLine(_ name: [UInt8], _ labels: [UInt8], _ closing: [UInt8], _ value: UInt64) {
-        appendLineStart(name, labels, closing)
-        appendDecimal(value)
-        append(UInt8(ascii: "\n"))
+    mutating func writeSampleLine(_ name: UnsafeRawBufferPointer, _ labels: UnsafeRawBufferPointer,
+                                  _ closing: UnsafeRawBufferPointer, _ value: UInt64) {
+        let length = name.count + 1 + labels.count + closing.count + 21
+        writeWithUnsafeMutableBytes(minimumWritableBytes: length) { target in
+            var at = Self.copyLineStart(name, labels, closing, to: target)
+            at += Self.copyDecimal(value, to: target.baseAddress! + at)
+            target[at] = UInt8(ascii: "\n")
+            return at + 1
+        }
     }
 
-    mutating func appendSampleLine(_ name: [UInt8], _ labels: [UInt8], _ closing: [UInt8], _ value: Double) {
-        appendLineStart(name, labels, closing)
-        appendSample(value)
-        append(UInt8(ascii: "\n"))
-    }
-
-    private mutating func appendLineStart(_ name: [UInt8], _ labels: [UInt8], _ closing: [UInt8]) {
-        append(contentsOf: name)
-        append(UInt8(ascii: "{"))
-        append(contentsOf: labels)
-        append(contentsOf: closing)
-    }
-
-    /// An unsigned integer in decimal.
-    mutating func appendDecimal(_ value: UInt64) {
-        guard value >= 10 else {
-            append(UInt8(ascii: "0") + UInt8(value))
+    mutating func writeSampleLine(_ name: UnsafeRawBufferPointer, _ labels: UnsafeRawBufferPointer,
+                                  _ closing: UnsafeRawBufferPointer, _ value: Double) {
+        if let whole = Self.wholeNumber(value) {
+            writeSampleLine(name, labels, closing, whole)
             return
         }
-        var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes: room for 20 digits
-        var count = 0
-        var rest = value
-        Swift.withUnsafeMutableBytes(of: &digits) { scratch in
-            while rest > 0 {
-                count += 1
-                scratch[32 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
+        let text = value.description
+        let length = name.count + 1 + labels.count + closing.count + text.utf8.count + 1
+        writeWithUnsafeMutableBytes(minimumWritableBytes: length) { target in
+            var at = Self.copyLineStart(name, labels, closing, to: target)
+            for byte in text.utf8 {
+                target[at] = byte
+                at += 1
             }
-            append(contentsOf: scratch[(32 - count)...])
+            target[at] = UInt8(ascii: "\n")
+            return at + 1
         }
     }
 
-    /// A sample value as Swift describes a `Double` (what swift-prometheus writes too), integers without a fraction.
-    mutating func appendSample(_ value: Double) {
-        if value >= 0, value < 1e15, value == value.rounded(.towardZero) {
-            appendDecimal(UInt64(value))
-        } else {
-            append(contentsOf: value.description.utf8)
-        }
+    /// Whole numbers are written without a fraction, others as Swift describes a `Double` (as swift-prometheus does).
+    private static func wholeNumber(_ value: Double) -> UInt64? {
+        value >= 0 && value < 1e15 && value == value.rounded(.towardZero) ? UInt64(value) : nil
     }
+
+    /// Copies `name{labels` + `closing` to the start of `target`; returns the bytes written.
+    private static func copyLineStart(_ name: UnsafeRawBufferPointer, _ labels: UnsafeRawBufferPointer,
+                                      _ closing: UnsafeRawBufferPointer, to target: UnsafeMutableRawBufferPointer) -> Int {
+        let base = target.baseAddress!
+        var at = 0
+        if let source = name.baseAddress { memcpy(base, source, name.count) }
+        at += name.count
+        target[at] = UInt8(ascii: "{")
+        at += 1
+        if let source = labels.baseAddress { memcpy(base + at, source, labels.count) }
+        at += labels.count
+        if let source = closing.baseAddress { memcpy(base + at, source, closing.count) }
+        return at + closing.count
+    }
+
+    /// Writes `value` in decimal at `target` (room for 20 digits); returns the digits written.
+    private static func copyDecimal(_ value: UInt64, to target: UnsafeMutableRawPointer) -> Int {
+        var count = 1
+        var rest = value / 10
+        while rest > 0 {
+            count += 1
+            rest /= 10
+        }
+        rest = value
+        for position in stride(from: count - 1, through: 0, by: -1) {
+            target.storeBytes(of: UInt8(ascii: "0") + UInt8(rest % 10), toByteOffset: position, as: UInt8.self)
+            rest /= 10
+        }
+        return count
+    }
+}
+
+/// Byte strings rendered once (a family's sample names, the closings of its label sets such as
+/// `,le="0.5"} `), kept in one allocation and lent as raw pointers while this object lives: the exposition
+/// appends each of them thousands of times, and an array passed instead is retained and released each time.
+final class RenderedBytes: @unchecked Sendable {  // immutable after `init`
+    private let storage: UnsafeMutableRawBufferPointer
+    /// The strings, in the order given.
+    let pieces: [UnsafeRawBufferPointer]
+
+    init(_ strings: [String]) {
+        let arrays = strings.map { Array($0.utf8) }
+        storage = .allocate(byteCount: max(1, arrays.reduce(0) { $0 + $1.count }), alignment: 1)
+        var pieces: [UnsafeRawBufferPointer] = []
+        var at = 0
+        for bytes in arrays {
+            let slice = UnsafeMutableRawBufferPointer(rebasing: storage[at..<(at + bytes.count)])
+            slice.copyBytes(from: bytes)
+            pieces.append(UnsafeRawBufferPointer(slice))
+            at += bytes.count
+        }
+        self.pieces = pieces
+    }
+
+    subscript(_ index: Int) -> UnsafeRawBufferPointer { pieces[index] }
+
+    deinit { storage.deallocate() }
 }

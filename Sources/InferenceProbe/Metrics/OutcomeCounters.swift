@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import NIOCore
 import Prometheus
 
 /// The per-series counters whose last label takes its values from a fixed list: probes by `outcome`,
@@ -18,11 +19,16 @@ final class OutcomeCounters: Sendable {
     }
 
     let families: [Family]
+    /// For each family: its name, then `,outcome="success"} ` for each of its values.
+    private let rendered: [RenderedBytes]
     /// Each series' counts, by family and value.
     private let table = NIOLockedValueBox(SeriesTable<[[UInt64]]>())
 
     init(_ families: [Family]) {
         self.families = families
+        rendered = families.map { family in
+            RenderedBytes([family.name] + family.values.map { ",\(family.label)=\"\($0)\"} " })
+        }
     }
 
     private var zeros: [[UInt64]] { families.map { [UInt64](repeating: 0, count: $0.values.count) } }
@@ -43,18 +49,19 @@ final class OutcomeCounters: Sendable {
     }
 
     /// The families in the text format, each with all its series.
-    func write(into buffer: inout [UInt8]) {
-        let rows = table.withLockedValue { $0.all }
+    func write(into buffer: inout ByteBuffer) {
+        let rows = table.withLockedValue { $0.rows }
         for (number, family) in families.enumerated() {
-            let members = rows.filter { family.transport == nil || $0.key.transport == family.transport }
+            let members = rows.indices.filter { family.transport == nil || rows[$0].key.transport == family.transport }
             guard !members.isEmpty else { continue }
-            buffer.appendFamilyHeader(family.name, help: family.help, type: "counter")
-            // `,outcome="success"} ` for each value, rendered once.
-            let name = Array(family.name.utf8)
-            let closings = family.values.map { Array(",\(family.label)=\"\($0)\"} ".utf8) }
+            buffer.writeFamilyHeader(family.name, help: family.help, type: "counter")
+            let pieces = rendered[number]
+            let name = pieces[0]
             for row in members {
-                for (closing, count) in zip(closings, row.value[number]) {
-                    buffer.appendSampleLine(name, row.labels, closing, count)
+                rows[row].labels.withUnsafeBytes { labels in
+                    for (value, count) in rows[row].value[number].enumerated() {
+                        buffer.writeSampleLine(name, labels, pieces[value + 1], count)
+                    }
                 }
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import NIOConcurrencyHelpers
+import NIOCore
 import Prometheus
 
 /// The Prometheus series the sidecar exports (see `MetricCatalog`), fed one result or skip at a time.
@@ -164,16 +165,17 @@ public final class ProbeMetrics: Sendable {
     }
 
     /// The registry in the Prometheus text exposition format, with the gates' and windows' gauges read just now.
-    public func exposition() -> [UInt8] {
+    public func exposition() -> ByteBuffer {
         scraped.withLockedValue { scraped in
             refreshGateGauges(&scraped)
-            var buffer: [UInt8] = []
-            buffer.reserveCapacity(scraped.bytes + scraped.bytes / 8)
-            registry.emit(into: &buffer)
+            var registered: [UInt8] = []
+            registry.emit(into: &registered)
+            var buffer = ByteBufferAllocator().buffer(capacity: scraped.bytes + scraped.bytes / 8)
+            buffer.writeBytes(registered)
             outcomes.write(into: &buffer)
             seriesHistograms.write(into: &buffer)
             if let statistics { WindowGaugeExposition.write(statistics.snapshots(), stats: windowGauges, into: &buffer) }
-            scraped.bytes = buffer.count
+            scraped.bytes = buffer.readableBytes
             return buffer
         }
     }
@@ -182,7 +184,8 @@ public final class ProbeMetrics: Sendable {
     private func refreshGateGauges(_ scraped: inout ScrapedSeries) {
         guard let gates else { return }
         let statuses = gates.all().map { $0.status() }
-        for gone in scraped.gateLabels where !statuses.contains(where: { $0.labels.elementsEqual(gone) { $0 == $1 } }) {
+        let current = Set(statuses.map { LabelSet($0.labels) })
+        for gone in scraped.gateLabels where !current.contains(LabelSet(gone)) {
             forgetGateGauges(gone)
         }
         scraped.gateLabels = statuses.map(\.labels)
@@ -196,5 +199,11 @@ public final class ProbeMetrics: Sendable {
                 registry.makeGauge(descriptor: M.budgetExhausted, labels: labels).set(status.budgetExhausted ? 1.0 : 0.0)
             }
         }
+    }
+
+    /// A label set as a hashable value, to find the gates gone since the last scrape.
+    private struct LabelSet: Hashable {
+        var pairs: [String]
+        init(_ labels: [(String, String)]) { pairs = labels.flatMap { [$0.0, $0.1] } }
     }
 }

@@ -1,4 +1,5 @@
 import NIOConcurrencyHelpers
+import NIOCore
 import Prometheus
 
 /// The per-series histograms (`metrics.histograms`: TTFT, inter-token latency, ...), kept as bucket
@@ -14,17 +15,14 @@ final class SeriesHistograms: Sendable {
         var name: String
         var help: String
         var bounds: [Double]
-        var bucketName: [UInt8]
-        var sumName: [UInt8]
-        var countName: [UInt8]
-        /// `,le="0.005"} ` for each bound, then `,le="+Inf"} `.
-        var leLabels: [[UInt8]]
+        /// `_bucket`, `_sum` and `_count` names, `} `, then `,le="0.005"} ` for each bound and `,le="+Inf"} `.
+        var rendered: RenderedBytes
 
         init(_ kind: HistogramSet.Kind, bounds: [Double]) {
             let descriptor = MetricCatalog.histogram(kind)
             (self.kind, name, help, self.bounds) = (kind, descriptor.name, descriptor.helpText ?? "", bounds)
-            (bucketName, sumName, countName) = (Array((name + "_bucket").utf8), Array((name + "_sum").utf8), Array((name + "_count").utf8))
-            leLabels = (bounds.map(\.description) + ["+Inf"]).map { Array(",le=\"\($0)\"} ".utf8) }
+            rendered = RenderedBytes([name + "_bucket", name + "_sum", name + "_count", "} "]
+                                     + (bounds.map(\.description) + ["+Inf"]).map { ",le=\"\($0)\"} " })
         }
     }
 
@@ -75,26 +73,28 @@ final class SeriesHistograms: Sendable {
     }
 
     /// Every family with the series that have observations, in the text format.
-    func write(into buffer: inout [UInt8]) {
-        let rows = table.withLockedValue { $0.all }
-        let sum = Array("} ".utf8)
+    func write(into buffer: inout ByteBuffer) {
+        let rows = table.withLockedValue { $0.rows }
         for (number, family) in families.enumerated() {
+            let pieces = family.rendered
+            let (bucketName, sumName, countName, close) = (pieces[0], pieces[1], pieces[2], pieces[3])
             var wroteHeader = false
-            for row in rows {
-                let counts = row.value.counts[number]
-                let total = counts.reduce(0, +)
+            for row in rows.indices {
+                let total = rows[row].value.counts[number].reduce(0, +)
                 guard total > 0 else { continue }
                 if !wroteHeader {
-                    buffer.appendFamilyHeader(family.name, help: family.help, type: "histogram")
+                    buffer.writeFamilyHeader(family.name, help: family.help, type: "histogram")
                     wroteHeader = true
                 }
-                var cumulative: UInt64 = 0
-                for (count, le) in zip(counts, family.leLabels) {
-                    cumulative += count
-                    buffer.appendSampleLine(family.bucketName, row.labels, le, cumulative)
+                rows[row].labels.withUnsafeBytes { labels in
+                    var cumulative: UInt64 = 0
+                    for (bucket, count) in rows[row].value.counts[number].enumerated() {
+                        cumulative += count
+                        buffer.writeSampleLine(bucketName, labels, pieces[bucket + 4], cumulative)
+                    }
+                    buffer.writeSampleLine(sumName, labels, close, rows[row].value.sums[number])
+                    buffer.writeSampleLine(countName, labels, close, total)
                 }
-                buffer.appendSampleLine(family.sumName, row.labels, sum, row.value.sums[number])
-                buffer.appendSampleLine(family.countName, row.labels, sum, total)
             }
         }
     }

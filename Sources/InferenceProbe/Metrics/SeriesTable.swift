@@ -1,34 +1,42 @@
 /// Per-series values kept by the sidecar for its exposition (outcome counters, histograms), in the order
 /// the series came, each with its label set rendered once for the text format.
 struct SeriesTable<Value: Sendable>: Sendable {
-    private struct Row: Sendable {
+    struct Row: Sendable {
+        var key: SeriesKey
         var labels: [UInt8]
         var value: Value
     }
 
-    private var order: [SeriesKey] = []
-    private var rows: [SeriesKey: Row] = [:]
+    /// Every series in order. A copy is cheap (the array is shared until the table next changes), so a
+    /// scrape takes it and writes without holding the lock.
+    private(set) var rows: [Row] = []
+    /// Where each key's row is in `rows`; nil after a removal until it is next needed (a reload removes
+    /// series one by one, and re-indexing after each would be quadratic).
+    private var index: [SeriesKey: Int]? = [:]
 
     /// Adds `key` with `make()` unless it is there already.
     mutating func add(_ key: SeriesKey, _ make: () -> Value) {
-        guard rows[key] == nil else { return }
-        order.append(key)
-        rows[key] = Row(labels: exposedLabelBytes(key.labels), value: make())
+        _ = position(key, adding: make)
     }
 
     /// Changes the value of `key`, adding it with `make()` first if needed.
     mutating func update(_ key: SeriesKey, adding make: () -> Value, _ change: (inout Value) -> Void) {
-        add(key, make)
-        change(&rows[key]!.value)
+        change(&rows[position(key, adding: make)].value)
     }
 
     mutating func remove(_ key: SeriesKey) {
-        guard rows.removeValue(forKey: key) != nil else { return }
-        order.removeAll { $0 == key }
+        guard let position = rows.firstIndex(where: { $0.key == key }) else { return }
+        rows.remove(at: position)
+        index = nil
     }
 
-    /// Every series in order: its key, rendered labels and value.
-    var all: [(key: SeriesKey, labels: [UInt8], value: Value)] {
-        order.compactMap { key in rows[key].map { (key, $0.labels, $0.value) } }
+    private mutating func position(_ key: SeriesKey, adding make: () -> Value) -> Int {
+        // Taken out of `self` so that adding to it does not copy it.
+        var index = self.index.take() ?? Dictionary(uniqueKeysWithValues: rows.enumerated().map { ($1.key, $0) })
+        defer { self.index = index }
+        if let position = index[key] { return position }
+        index[key] = rows.count
+        rows.append(Row(key: key, labels: exposedLabelBytes(key.labels), value: make()))
+        return rows.count - 1
     }
 }

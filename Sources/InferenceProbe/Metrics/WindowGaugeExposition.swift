@@ -1,3 +1,4 @@
+import NIOCore
 import Prometheus
 
 /// The window statistics as gauges in the text format, written at each scrape straight from the
@@ -10,38 +11,44 @@ enum WindowGaugeExposition {
     private typealias M = MetricCatalog
 
     /// Writes each window's probes and availability, and `stats` of each figure.
-    static func write(_ snapshots: Snapshots, stats: [SampleSummary.Stat] = SampleSummary.Stat.allCases, into buffer: inout [UInt8]) {
+    static func write(_ snapshots: Snapshots, stats: [SampleSummary.Stat] = SampleSummary.Stat.allCases, into buffer: inout ByteBuffer) {
         guard !snapshots.isEmpty else { return }
         // Per series, per window: the label set, computed once for every family.
         let windows = snapshots.flatMap { series in
             series.windows.map { (snapshot: $0.snapshot,
                                   labels: exposedLabelBytes(series.key.labels + [("window", WindowedStatistics.label($0.window))])) }
         }
-        let noStat = Array("} ".utf8)
-        let stats = stats.map { (stat: $0, closing: Array(",stat=\"\($0.rawValue)\"} ".utf8)) }
+        // `} `, then `,stat="p50"} ` for each statistic.
+        let closings = RenderedBytes(["} "] + stats.map { ",stat=\"\($0.rawValue)\"} " })
+        let noStat = closings[0]
         /// One family: for each window, `samples` appends its lines through `line(closing, value)`.
         func family(_ descriptor: MetricNameDescriptor,
-                    _ samples: (WindowSnapshot, (_ closing: [UInt8], _ value: Double) -> Void) -> Void) {
-            let start = buffer.count
+                    _ samples: (WindowSnapshot, (_ closing: UnsafeRawBufferPointer, _ value: Double) -> Void) -> Void) {
+            let start = buffer.writerIndex
             let name = descriptor.name  // computed by swift-prometheus at every call
-            let nameBytes = Array(name.utf8)
-            buffer.appendFamilyHeader(name, help: descriptor.helpText ?? "", type: "gauge")
-            let header = buffer.count
-            for window in windows {
-                samples(window.snapshot) { closing, value in
-                    buffer.appendSampleLine(nameBytes, window.labels, closing, value)
+            buffer.writeFamilyHeader(name, help: descriptor.helpText ?? "", type: "gauge")
+            let header = buffer.writerIndex
+            withExtendedLifetime(RenderedBytes([name])) { nameBytes in
+                for window in windows {
+                    window.labels.withUnsafeBytes { labels in
+                        samples(window.snapshot) { closing, value in
+                            buffer.writeSampleLine(nameBytes[0], labels, closing, value)
+                        }
+                    }
                 }
             }
-            if buffer.count == header { buffer.removeSubrange(start...) }  // no sample: no family
+            if buffer.writerIndex == header { buffer.moveWriterIndex(to: start) }  // no sample: no family
         }
-        family(M.windowProbes) { snapshot, line in line(noStat, Double(snapshot.probes)) }
-        family(M.windowAvailability) { snapshot, line in
-            if let availability = snapshot.availability { line(noStat, availability) }
-        }
-        for figure in M.windowFigures {
-            family(figure.descriptor) { snapshot, line in
-                guard let summary = snapshot[keyPath: figure.figure] else { return }
-                for stat in stats { line(stat.closing, summary[stat.stat]) }
+        withExtendedLifetime(closings) {
+            family(M.windowProbes) { snapshot, line in line(noStat, Double(snapshot.probes)) }
+            family(M.windowAvailability) { snapshot, line in
+                if let availability = snapshot.availability { line(noStat, availability) }
+            }
+            for figure in M.windowFigures {
+                family(figure.descriptor) { snapshot, line in
+                    guard let summary = snapshot[keyPath: figure.figure] else { return }
+                    for (number, stat) in stats.enumerated() { line(closings[number + 1], summary[stat]) }
+                }
             }
         }
     }
