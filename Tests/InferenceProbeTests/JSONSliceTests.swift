@@ -117,6 +117,14 @@ struct JSONSliceTests {
         #expect(try chat.readEvent(Array(#"{"choices":[{"delta":{"role":"assistant"}}]}"#.utf8)) == StreamEvent())
         #expect(try chat.readEvent(Array(#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5}}"#.utf8)).outputTokens == 5)
         #expect(try chat.readEvent(Array(#"{"choices":[{"delta":{"content":"a"}},{"delta":{"content":"b"}}]}"#.utf8)).text == "ab")
+        #expect(try chat.readEvent(Array(#"{"choices":null,"usage":{"prompt_tokens":3,"completion_tokens":null}}"#.utf8))
+            == StreamEvent(inputTokens: 3))
+        #expect(try chat.readEvent(Array(#"{"choices":[{"delta":null,"message":{"content":"m"}}]}"#.utf8)).text == "m")
+        #expect(try chat.readEvent(Array(#"{"choices":[{}],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}"#.utf8))
+            == StreamEvent(inputTokens: 1, outputTokens: 2))
+        #expect(throws: ProbeFailure.self) { try chat.readEvent(Array(#"{"choices":{"delta":{"content":"a"}}}"#.utf8)) }
+        #expect(throws: ProbeFailure.self) { try chat.readEvent(Array(#"{"choices":[7]}"#.utf8)) }
+        #expect(throws: ProbeFailure.self) { try chat.readEvent(Array(#"{"choices":[],"usage":[1]}"#.utf8)) }
         #expect(throws: ProbeFailure.self) { try chat.readEvent(Array(#"{"choices":[{"delta":{"content":"a"}}]"#.utf8)) }
         #expect(throws: ProbeFailure.self) { try chat.readEvent(Array(#"{"choices":[{"delta":{"content":7}}]}"#.utf8)) }
         #expect(throws: ProbeFailure.self) { try chat.readEvent(Array(#"{"error":{"message":"boom","type":"server_error"}}"#.utf8)) }

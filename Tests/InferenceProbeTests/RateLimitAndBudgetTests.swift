@@ -89,6 +89,8 @@ struct RateLimitAndBudgetTests {
         ("x-ratelimit-remaining-requests: 0\nx-ratelimit-reset-requests: 6m0s\nx-ratelimit-reset-tokens: 1s", 360.0),
         ("x-ratelimit-remaining-tokens: 0\nx-ratelimit-reset-tokens: 1.5s\nx-ratelimit-reset-requests: 20ms", 1.5),
         ("x-ratelimit-reset-requests: 20ms\nx-ratelimit-reset-tokens: 2s", 2.0),
+        ("x-ratelimit-reset-requests: 1h2m3s", 3723.0),
+        ("x-ratelimit-reset-tokens: 1500\u{B5}s", 0.002),  // 1.5 ms, rounded up to whole milliseconds
         ("Retry-After: " + httpDate(secondsFromNow: 30), 30.0),
     ]))
     func retryAfterIsRead(header: String, seconds: Double) async throws {

@@ -63,46 +63,47 @@ public struct ChatCompletionsDialect: APIDialect {
     }
 
     public func readBody(_ json: [UInt8]) throws(ProbeFailure) -> StreamEvent {
-        if let answer = Self.plainAnswer(json) { return answer }
-        let payload = try DialectJSON.decode(Payload.self, json)
-        if let error = payload.error { throw error.failure("error in response") }
-        return StreamEvent(text: payload.text, inputTokens: payload.usage?.prompt_tokens,
-                           outputTokens: payload.usage?.completion_tokens, ends: true)
+        var event = try Self.read(json, in: "response")
+        event.ends = true
+        return event
     }
 
     public func readEvent(_ data: [UInt8]) throws(ProbeFailure) -> StreamEvent {
         if data.elementsEqual("[DONE]".utf8) { return StreamEvent(ends: true) }
-        if let chunk = Self.textChunk(data) { return chunk }
-        let payload = try DialectJSON.decode(Payload.self, data)
-        if let error = payload.error { throw error.failure("error in stream") }
+        return try Self.read(data, in: "stream")
+    }
+
+    /// An answer or a chunk: read without `JSONDecoder` when it is a common one, decoded in full otherwise.
+    private static func read(_ json: [UInt8], in context: String) throws(ProbeFailure) -> StreamEvent {
+        if let event = quickRead(json) { return event }
+        let payload = try DialectJSON.decode(Payload.self, json)
+        if let error = payload.error { throw error.failure("error in \(context)") }
         return StreamEvent(text: payload.text, inputTokens: payload.usage?.prompt_tokens,
                            outputTokens: payload.usage?.completion_tokens)
     }
 
-    /// The common answer, read without `JSONDecoder`: one choice with a `message`, integer usage, no
-    /// error. nil for anything else, which is decoded in full.
-    private static func plainAnswer(_ json: [UInt8]) -> StreamEvent? {
-        guard let fields = JSONSlice.document(json)?.members("choices", "usage", "error"), fields[2]?.isNull ?? true,
-              let choices = fields[0]?.elements(), choices.count == 1,
-              let parts = choices[0].members("message", "delta"), parts[1] == nil,
-              let content = parts[0]?.members("content"), let text = DialectJSON.text(content[0]) else { return nil }
+    /// The common answer or chunk, read as `Payload` would be but without `JSONDecoder`: no or one choice,
+    /// its text in a `delta` or a `message`, integer usage (the last chunk), no error. nil for anything
+    /// else (several choices, errors, a member of another type), which is decoded in full.
+    private static func quickRead(_ json: [UInt8]) -> StreamEvent? {
+        guard let fields = JSONSlice.document(json)?.members("choices", "usage", "error"), fields[2]?.isNull ?? true else { return nil }
+        var text = ""
+        if let choices = fields[0], !choices.isNull {
+            guard let list = choices.elements(), list.count <= 1 else { return nil }
+            if let choice = list.first {
+                guard let parts = choice.members("delta", "message"), parts[0] == nil || parts[1] == nil else { return nil }
+                if let holder = parts[0] ?? parts[1], !holder.isNull {
+                    guard let content = holder.members("content"), let read = DialectJSON.text(content[0]) else { return nil }
+                    text = read
+                }
+            }
+        }
         var usage: [JSONSlice?] = [nil, nil]
         if let reported = fields[1], !reported.isNull {
             guard let counts = reported.members("prompt_tokens", "completion_tokens") else { return nil }
             usage = counts
         }
         guard let input = DialectJSON.count(usage[0]), let output = DialectJSON.count(usage[1]) else { return nil }
-        return StreamEvent(text: text, inputTokens: input, outputTokens: output, ends: true)
-    }
-
-    /// The common chunk, read without `JSONDecoder`: one choice with a `delta`, no usage, no error. nil
-    /// for anything else (the final usage chunk, errors, several choices), which is decoded in full.
-    private static func textChunk(_ data: [UInt8]) -> StreamEvent? {
-        guard let fields = JSONSlice.document(data)?.members("choices", "usage", "error"),
-              fields[1]?.isNull ?? true, fields[2]?.isNull ?? true,
-              let choices = fields[0]?.elements(), choices.count == 1,
-              let parts = choices[0].members("delta", "message"), parts[1] == nil,
-              let content = parts[0]?.members("content"), let text = DialectJSON.text(content[0]) else { return nil }
-        return StreamEvent(text: text)
+        return StreamEvent(text: text, inputTokens: input, outputTokens: output)
     }
 }

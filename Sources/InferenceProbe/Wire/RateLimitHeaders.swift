@@ -7,7 +7,7 @@ import NIOHTTP1
 enum RateLimitHeaders {
     /// The status the headers give, or `nil` when they say nothing about rate limits.
     static func status(in headers: HTTPHeaders, now: Date = Date()) -> RateLimitStatus? {
-        func int(_ name: String) -> Int? { headers.first(name: name).flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+        func int(_ name: String) -> Int? { headers.first(name: name).flatMap { Int(trimmed($0)) } }
         var status = RateLimitStatus()
         status.remainingRequests = int("x-ratelimit-remaining-requests") ?? int("anthropic-ratelimit-requests-remaining")
         status.remainingTokens = int("x-ratelimit-remaining-tokens") ?? int("anthropic-ratelimit-tokens-remaining")
@@ -30,28 +30,37 @@ enum RateLimitHeaders {
 
     /// `Retry-After`: delay-seconds, or an HTTP date (RFC 9110 §10.2.3).
     static func retryAfter(_ value: String, now: Date) -> Duration? {
-        let text = value.trimmingCharacters(in: .whitespaces)
+        let text = String(trimmed(value))
         if let seconds = Double(text) { return seconds >= 0 ? .milliseconds(Int64(seconds * 1000)) : nil }
         guard let date = httpDateFormatter().date(from: text) else { return nil }
         return .milliseconds(Int64(max(0, date.timeIntervalSince(now)) * 1000))
     }
 
     /// Durations as Go prints them (OpenAI's reset headers): `1s`, `6m0s`, `1.5s`, `20ms`, `1h2m3s`.
+    /// Read as bytes: every answer of an OpenAI-style provider carries two of them.
     static func goDuration(_ text: String) -> Duration? {
-        let units: [(String, Double)] = [("ns", 1e-9), ("us", 1e-6), ("µs", 1e-6), ("ms", 1e-3), ("h", 3600), ("m", 60), ("s", 1)]
-        var rest = Substring(text.trimmingCharacters(in: .whitespaces))
+        let units: [([UInt8], Double)] = [("ns", 1e-9), ("us", 1e-6), ("µs", 1e-6), ("ms", 1e-3), ("h", 3600), ("m", 60), ("s", 1)]
+            .map { (Array($0.0.utf8), $0.1) }
+        var rest = Substring(trimmed(text)).utf8[...]
         guard !rest.isEmpty else { return nil }
         var seconds = 0.0
         while !rest.isEmpty {
-            let number = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
-            guard let value = Double(number) else { return nil }
+            let number = rest.prefix { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: ".") }
+            guard let value = Double(String(decoding: number, as: UTF8.self)) else { return nil }
             rest = rest.dropFirst(number.count)
             // Two-letter units are listed before "m" and "s", so the first unit that prefixes the rest is right.
-            guard let (unit, scale) = units.first(where: { rest.hasPrefix($0.0) }) else { return nil }
+            guard let (unit, scale) = units.first(where: { rest.starts(with: $0.0) }) else { return nil }
             rest = rest.dropFirst(unit.count)
             seconds += value * scale
         }
         return .milliseconds(Int64((seconds * 1000).rounded(.up)))
+    }
+
+    /// `value` without the spaces and tabs around it (HTTP's optional whitespace).
+    private static func trimmed(_ value: String) -> Substring {
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let first = value.firstIndex(where: { !blank($0) }), let last = value.lastIndex(where: { !blank($0) }) else { return "" }
+        return value[first...last]
     }
 
     /// A new formatter per use: HTTP dates are rare (a 429 now and then) and formatters are not Sendable.
