@@ -72,7 +72,11 @@ public final class OnDemandProber: Sendable {
         let gate = gates.gate(for: target)
         return await withTaskGroup(of: (Int, Report).self) { group in
             for (index, transport) in transports.enumerated() {
-                group.addTask { (index, await self.probe(target, over: transport, gate: gate)) }
+                // On the loop of the prober's connection, as the scheduler's probes run (see `EventLoopTaskExecutor`).
+                let executor = EventLoopTaskExecutor(self.group.next())
+                group.addTask(executorPreference: executor) {
+                    (index, await self.probe(target, over: transport, on: executor.loop, gate: gate))
+                }
             }
             var reports: [(Int, Report)] = []
             for await report in group { reports.append(report) }
@@ -80,12 +84,13 @@ public final class OnDemandProber: Sendable {
         }
     }
 
-    private func probe(_ target: TargetConfig, over transport: any TransportProber.Type, gate: TargetGate) async -> Report {
+    private func probe(_ target: TargetConfig, over transport: any TransportProber.Type, on loop: any EventLoop,
+                       gate: TargetGate) async -> Report {
         let key = target.seriesKey(transport: transport.name)
         if case .skip(let reason) = gate.admit() { return .skipped(key, reason) }
         let prober: any TransportProber
         do {
-            prober = try transport.init(target: target, group: group)
+            prober = try transport.init(target: target, group: loop)
         } catch {
             var result = ProbeResult(key: key, timeline: ProbeTimeline(started: .now), streamed: false)
             result.record(ProbeFailure(.connectError, "cannot probe: \(error)"))

@@ -20,6 +20,8 @@ public struct ProbeScheduler: Service, CustomStringConvertible {
         var prober: any TransportProber
         var interval: Duration
         var gate: TargetGate
+        /// The event loop of the prober's connections, where the probing task runs.
+        var executor: EventLoopTaskExecutor
     }
 
     let jobs: [Job]
@@ -34,14 +36,17 @@ public struct ProbeScheduler: Service, CustomStringConvertible {
     ) throws {
         var jobs: [Job] = []
         gates.keep(only: Set(config.targets.map(\.name)))
+        // The series are dealt out over the group's loops; each keeps its loop.
+        let executors = group.makeIterator().map(EventLoopTaskExecutor.init)
         for target in config.targets {
             let gate = gates.gate(for: target)
             for transport in target.transports {
                 guard let type = TransportCatalog.prober(named: transport) else { continue }
+                let executor = executors[jobs.count % executors.count]
                 do {
                     jobs.append(Job(key: target.seriesKey(transport: transport),
-                                    prober: try type.init(target: target, group: group), interval: target.interval,
-                                    gate: gate))
+                                    prober: try type.init(target: target, group: executor.loop), interval: target.interval,
+                                    gate: gate, executor: executor))
                 } catch {
                     throw SchedulerError(description: "target \(target.name), transport \(transport): \(error)")
                 }
@@ -61,7 +66,7 @@ public struct ProbeScheduler: Service, CustomStringConvertible {
         await withDiscardingTaskGroup { group in
             for job in jobs {
                 let spread = Self.firstRoundSpread(interval: job.interval, jobs: jobs.count)
-                group.addTask { await self.loop(job, firstWithin: spread) }
+                group.addTask(executorPreference: job.executor) { await self.loop(job, firstWithin: spread) }
             }
         }
     }
