@@ -1,6 +1,8 @@
 import Foundation
 @testable import InferenceProbe
 import InferenceSimulator
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import Testing
 
@@ -49,6 +51,24 @@ struct SidecarTests {
         #expect(ProbeScheduler.firstRoundSpread(interval: .milliseconds(100), jobs: 50) == .milliseconds(10))
         #expect(ProbeScheduler.firstRoundSpread(interval: .seconds(30), jobs: 300) == .milliseconds(12_500))
         #expect(ProbeScheduler.firstRoundSpread(interval: .seconds(30), jobs: 3000) == .seconds(30))
+    }
+
+    /// A probing task resumes on its event loop after each await (a sleep here), not on the global executor.
+    @Test func aTaskPreferringAnEventLoopRunsOnIt() async throws {
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let loop = loops.next()
+        let executor = EventLoopTaskExecutor(loop)
+        let onLoop = await withTaskExecutorPreference(executor) { () async -> [Bool] in
+            var seen = [loop.inEventLoop]
+            for _ in 0..<3 {
+                try? await Task.sleep(for: .milliseconds(2))
+                seen.append(loop.inEventLoop)
+            }
+            return seen
+        }
+        #expect(onLoop == [true, true, true, true])
+        #expect(!loop.inEventLoop, "the test itself is not on the loop")
+        try await loops.shutdownGracefully()
     }
 
     @Test func stalledAndRefusedTargetsDoNotHoldBackAHealthyOne() async throws {
