@@ -63,11 +63,27 @@ struct SidecarTests {
             for _ in 0..<3 {
                 try? await Task.sleep(for: .milliseconds(2))
                 seen.append(loop.inEventLoop)
+                try? await executor.sleep(until: .now + .milliseconds(2))
+                seen.append(loop.inEventLoop)
             }
             return seen
         }
-        #expect(onLoop == [true, true, true, true])
+        #expect(onLoop == [Bool](repeating: true, count: 7))
         #expect(!loop.inEventLoop, "the test itself is not on the loop")
+        try await loops.shutdownGracefully()
+    }
+
+    /// The scheduler sleeps on its loop's timer: not before the deadline, and cancellation (SIGTERM) ends it.
+    @Test func sleepingOnTheLoopEndsAtTheDeadlineOrWhenCancelled() async throws {
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let executor = EventLoopTaskExecutor(loops.next())
+        let deadline = ContinuousClock.now + .milliseconds(30)
+        try await executor.sleep(until: deadline)
+        #expect(ContinuousClock.now >= deadline)
+        try await executor.sleep(until: .now - .seconds(1))  // a deadline passed: at once
+        let sleeper = Task { try await executor.sleep(until: .now + .seconds(600)) }
+        sleeper.cancel()
+        await #expect(throws: CancellationError.self) { try await sleeper.value }
         try await loops.shutdownGracefully()
     }
 

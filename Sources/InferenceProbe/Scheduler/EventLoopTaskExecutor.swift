@@ -14,4 +14,21 @@ final class EventLoopTaskExecutor: TaskExecutor {
         let job = UnownedJob(job)
         loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
+
+    /// Sleeps until `deadline` on the loop's own timer: `Task.sleep` would wake one of dispatch's threads at
+    /// the deadline only to send the task back to this loop. Throws `CancellationError` when cancelled.
+    func sleep(until deadline: ContinuousClock.Instant) async throws {
+        let delay = ContinuousClock.now.duration(to: deadline)
+        let (seconds, attoseconds) = max(delay, .zero).components
+        let timer = loop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {}
+        do {
+            try await withTaskCancellationHandler {
+                try await timer.futureResult.get()
+            } onCancel: {
+                timer.cancel()
+            }
+        } catch {
+            throw CancellationError()
+        }
+    }
 }

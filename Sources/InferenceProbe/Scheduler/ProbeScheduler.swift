@@ -91,7 +91,7 @@ public struct ProbeScheduler: Service, CustomStringConvertible {
         var next = ContinuousClock.now + spread * Double.random(in: 0..<1)
         while !Task.isShuttingDownGracefully {
             let wakeUp = next
-            guard (try? await cancelWhenGracefulShutdown({ try await Task.sleep(until: wakeUp, clock: .continuous) })) != nil
+            guard (try? await cancelWhenGracefulShutdown({ try await job.executor.sleep(until: wakeUp) })) != nil
             else { break }
             let started = ContinuousClock.now
             switch job.gate.admit() {
