@@ -21,7 +21,8 @@ struct SeriesTable<Value: Sendable>: Sendable {
 
     /// Changes the value of `key`, adding it with `make()` first if needed.
     mutating func update(_ key: SeriesKey, adding make: () -> Value, _ change: (inout Value) -> Void) {
-        change(&rows[position(key, adding: make)].value)
+        let row = position(key, adding: make)
+        change(&rows[row].value)
     }
 
     mutating func remove(_ key: SeriesKey) {
