@@ -18,9 +18,7 @@ final class EventLoopTaskExecutor: TaskExecutor {
     /// Sleeps until `deadline` on the loop's own timer: `Task.sleep` would wake one of dispatch's threads at
     /// the deadline only to send the task back to this loop. Throws `CancellationError` when cancelled.
     func sleep(until deadline: ContinuousClock.Instant) async throws {
-        let delay = ContinuousClock.now.duration(to: deadline)
-        let (seconds, attoseconds) = max(delay, .zero).components
-        let timer = loop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {}
+        let timer = loop.scheduleTask(deadline: .deadline(for: deadline)) {}
         do {
             try await withTaskCancellationHandler {
                 try await timer.futureResult.get()
