@@ -39,9 +39,7 @@ enum RateLimitHeaders {
     /// Durations as Go prints them (OpenAI's reset headers): `1s`, `6m0s`, `1.5s`, `20ms`, `1h2m3s`.
     /// Read as bytes: every answer of an OpenAI-style provider carries two of them.
     static func goDuration(_ text: String) -> Duration? {
-        let units: [([UInt8], Double)] = [("ns", 1e-9), ("us", 1e-6), ("µs", 1e-6), ("ms", 1e-3), ("h", 3600), ("m", 60), ("s", 1)]
-            .map { (Array($0.0.utf8), $0.1) }
-        var rest = Substring(trimmed(text)).utf8[...]
+        var rest = trimmed(text).utf8[...]
         guard !rest.isEmpty else { return nil }
         var seconds = 0.0
         while !rest.isEmpty {
@@ -49,12 +47,16 @@ enum RateLimitHeaders {
             guard let value = Double(String(decoding: number, as: UTF8.self)) else { return nil }
             rest = rest.dropFirst(number.count)
             // Two-letter units are listed before "m" and "s", so the first unit that prefixes the rest is right.
-            guard let (unit, scale) = units.first(where: { rest.starts(with: $0.0) }) else { return nil }
+            guard let (unit, scale) = goUnits.first(where: { rest.starts(with: $0.0) }) else { return nil }
             rest = rest.dropFirst(unit.count)
             seconds += value * scale
         }
         return .milliseconds(Int64((seconds * 1000).rounded(.up)))
     }
+
+    /// Go's duration units, as bytes, with their length in seconds.
+    private static let goUnits: [([UInt8], Double)] = [("ns", 1e-9), ("us", 1e-6), ("µs", 1e-6), ("ms", 1e-3), ("h", 3600), ("m", 60), ("s", 1)]
+        .map { (Array($0.0.utf8), $0.1) }
 
     /// `value` without the spaces and tabs around it (HTTP's optional whitespace).
     private static func trimmed(_ value: String) -> Substring {
