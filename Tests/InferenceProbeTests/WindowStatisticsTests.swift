@@ -63,6 +63,39 @@ struct WindowStatisticsTests {
         #expect(statistics.snapshot(key, window: .seconds(600), now: later).probes == 6)
     }
 
+    /// The gauges' snapshots are reused from one scrape to the next while exact: at every step they must
+    /// agree with a snapshot computed afresh, as probes are recorded and others leave the window.
+    @Test func reusedSnapshotsStayExact() throws {
+        let statistics = WindowedStatistics(windows: [.seconds(60), .seconds(600)])
+        let t0 = ContinuousClock.now
+        func record(_ count: Int, ttft: Double, at instant: ProbeInstant) {
+            for _ in 0..<count {
+                let probe = result(ttft: ttft, at: instant)
+                statistics.record(probe, ProbeMeasurement(probe), at: instant)
+            }
+        }
+        func expectExact(at offset: Int, probes expected: [Int], sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let now = t0 + .seconds(offset)
+            let series = try #require(statistics.snapshots(now: now).first { $0.key == key }, sourceLocation: sourceLocation)
+            #expect(series.windows.map(\.snapshot.probes) == expected, "at +\(offset) s", sourceLocation: sourceLocation)
+            for (window, snapshot) in series.windows {
+                let fresh = statistics.snapshot(key, window: window, now: now)
+                #expect(snapshot.probes == fresh.probes && snapshot.timeToFirstToken == fresh.timeToFirstToken,
+                        "\(window) at +\(offset) s", sourceLocation: sourceLocation)
+            }
+        }
+        record(3, ttft: 0.1, at: t0)
+        record(2, ttft: 0.2, at: t0 + .seconds(30))
+        try expectExact(at: 40, probes: [5, 5])
+        try expectExact(at: 50, probes: [5, 5])  // nothing changed: reused
+        try expectExact(at: 61, probes: [2, 5])  // the first three left the minute
+        try expectExact(at: 20, probes: [5, 5])  // an earlier time (probes after it count): computed again
+        record(1, ttft: 0.3, at: t0 + .seconds(70))
+        try expectExact(at: 70, probes: [3, 6])  // a new probe
+        try expectExact(at: 660, probes: [0, 1])  // only the newest probe is left, in the ten minutes
+        try expectExact(at: 671, probes: [0, 0])
+    }
+
     /// The HTML page escapes what targets say (a failure detail is a server's text).
     @Test func statusPageEscapesAndHasATablePerTarget() {
         let board = ProbeStatusBoard(keys: [key, SeriesKey(target: "t", model: "m", transport: "websocket")])

@@ -1,4 +1,5 @@
 import NIOCore
+import Prometheus
 
 #if canImport(Glibc)
 import Glibc
@@ -26,6 +27,33 @@ extension ByteBuffer {
         writeString(header)
     }
 
+    /// One family of gauges or counters: its header, then for each row the lines `samples` gives through
+    /// `line(closing, value)`, where `closing` ends the row's label set (`} `, or with one more label,
+    /// `,stat="p50"} `). A family without any line is taken back out: the text format has no empty families.
+    /// Values of `singlePrecision` are written with a `Float`'s digits (figures computed from `Float` samples).
+    mutating func writeFamily<Row>(_ descriptor: MetricNameDescriptor, type: String, rows: [Row], labels: (Row) -> [UInt8],
+                                   singlePrecision: Bool = false,
+                                   _ samples: (Row, _ line: (_ closing: UnsafeRawBufferPointer, _ value: Double) -> Void) -> Void) {
+        let start = writerIndex
+        let name = descriptor.name  // computed by swift-prometheus at every call
+        writeFamilyHeader(name, help: descriptor.helpText ?? "", type: type)
+        let header = writerIndex
+        withExtendedLifetime(RenderedBytes([name])) { nameBytes in
+            for row in rows.indices {  // not `for row in rows`: that copies (retains) each row
+                labels(rows[row]).withUnsafeBytes { labels in
+                    samples(rows[row]) { closing, value in
+                        if singlePrecision {
+                            writeSampleLine(nameBytes[0], labels, closing, Float(value))
+                        } else {
+                            writeSampleLine(nameBytes[0], labels, closing, value)
+                        }
+                    }
+                }
+            }
+        }
+        if writerIndex == header { moveWriterIndex(to: start) }
+    }
+
     /// One sample line, `name{labels` + `closing` + value: `closing` ends the label set (`} `, or with one
     /// more label, `,le="0.5"} `).
     mutating func writeSampleLine(_ name: UnsafeRawBufferPointer, _ labels: UnsafeRawBufferPointer,
@@ -45,7 +73,21 @@ extension ByteBuffer {
             writeSampleLine(name, labels, closing, whole)
             return
         }
-        let text = value.description
+        writeSampleLine(name, labels, closing, text: value.description)
+    }
+
+    /// A `Float` is written with its own shortest digits (at most 15 bytes: no allocation for its text).
+    mutating func writeSampleLine(_ name: UnsafeRawBufferPointer, _ labels: UnsafeRawBufferPointer,
+                                  _ closing: UnsafeRawBufferPointer, _ value: Float) {
+        if let whole = Self.wholeNumber(Double(value)) {
+            writeSampleLine(name, labels, closing, whole)
+            return
+        }
+        writeSampleLine(name, labels, closing, text: value.description)
+    }
+
+    private mutating func writeSampleLine(_ name: UnsafeRawBufferPointer, _ labels: UnsafeRawBufferPointer,
+                                          _ closing: UnsafeRawBufferPointer, text: String) {
         let length = name.count + 1 + labels.count + closing.count + text.utf8.count + 1
         writeWithUnsafeMutableBytes(minimumWritableBytes: length) { target in
             var at = Self.copyLineStart(name, labels, closing, to: target)

@@ -71,12 +71,12 @@ enum MetricCatalog {
 
     /// The window gauges of each figure (labels `window` and `stat`: mean, stddev, p50, p90, p99, min, max),
     /// computed exactly over the successful probes of the window. Gauges, not histograms.
-    static var windowFigures: [(descriptor: MetricNameDescriptor, figure: KeyPath<WindowSnapshot, SampleSummary?>)] {
-        [(windowFigure("time_to_first_token", unit: "seconds", "time to first token"), \.timeToFirstToken),
-         (windowFigure("inter_token_latency", unit: "seconds", "gaps between output chunks"), \.interTokenLatency),
-         (windowFigure("request_duration", unit: "seconds", "end-to-end duration"), \.duration),
-         (windowFigure("output_tokens_per_second", unit: "", "output tokens per second"), \.tokensPerSecond),
-         (windowFigure("connection_setup", unit: "seconds", "connection setup of probes that opened one"), \.connectionSetup)]
+    static var windowFigures: [(descriptor: MetricNameDescriptor, figure: WindowSnapshot.Figure)] {
+        [(windowFigure("time_to_first_token", unit: "seconds", "time to first token"), .timeToFirstToken),
+         (windowFigure("inter_token_latency", unit: "seconds", "gaps between output chunks"), .interTokenLatency),
+         (windowFigure("request_duration", unit: "seconds", "end-to-end duration"), .duration),
+         (windowFigure("output_tokens_per_second", unit: "", "output tokens per second"), .tokensPerSecond),
+         (windowFigure("connection_setup", unit: "seconds", "connection setup of probes that opened one"), .connectionSetup)]
     }
 
     private static func windowFigure(_ metric: String, unit: String, _ what: String) -> MetricNameDescriptor {

@@ -25,21 +25,17 @@ public final class ProbeMetrics: Sendable {
     /// registry, the per-series ones in `seriesHistograms`.
     private let histograms: HistogramSet
     private let seriesHistograms: SeriesHistograms
-    /// Gates whose status is read into gauges at every scrape.
+    /// Tokens, cost, last probe and connection phases, per series.
+    private let values = SeriesValues()
+    /// Gates whose status is written as gauges at every scrape (`GateGaugeExposition`).
     private let gates: TargetGates?
     /// Window statistics written as gauges at every scrape (`WindowGaugeExposition`, not the registry).
     private let statistics: WindowedStatistics?
     /// The statistics of each window written as gauges.
     private let windowGauges: [SampleSummary.Stat]
-    /// What the last scrape set from the gates (targets' labels): a scrape racing a reload must not leave
-    /// the series of a removed target behind. Its lock also keeps scrapes and reloads in turn.
-    private let scraped = NIOLockedValueBox(ScrapedSeries())
-
-    private struct ScrapedSeries {
-        var gateLabels: [[(String, String)]] = []
-        /// Size of the last exposition: the next buffer is reserved at once, not grown page by page.
-        var bytes = 16 << 10
-    }
+    /// Size of the last exposition: the next buffer is reserved at once, not grown page by page. Its lock
+    /// also keeps scrapes and reloads in turn.
+    private let lastSize = NIOLockedValueBox(16 << 10)
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), gates: TargetGates? = nil,
                 statistics: WindowedStatistics? = nil, histograms: HistogramSet = HistogramSet(),
@@ -65,15 +61,13 @@ public final class ProbeMetrics: Sendable {
     /// Creates a key's counters up front, so they read 0 (not absent) before the first probe or failure.
     public func register(_ key: SeriesKey) {
         outcomes.register(key)
-        for labels in counterLabels(key) {
-            _ = registry.makeCounter(descriptor: labels.0, labels: labels.1)
-        }
+        values.register(key)
     }
 
     /// Swaps the series after a reload: `change` (dropping the old series' statistics) and the removal and
     /// registration happen between two scrapes, never during one.
     public func replace(_ old: [SeriesKey], with new: [SeriesKey], while change: () -> Void = {}) {
-        scraped.withLockedValue { _ in
+        lastSize.withLockedValue { _ in
             change()
             for key in old where !new.contains(key) { forget(key) }
             for key in new { register(key) }
@@ -83,31 +77,12 @@ public final class ProbeMetrics: Sendable {
     /// Removes every series of a key (a target or transport dropped by a reload).
     public func forget(_ key: SeriesKey) {
         outcomes.forget(key)
-        let labels = key.labels
-        for counter in counterLabels(key) + [(M.cost, labels)] {
-            registry.unregisterCounter(registry.makeCounter(descriptor: counter.0, labels: counter.1))
-        }
-        var gauges = [(M.lastSuccess, labels), (M.lastTimestamp, labels)]
-        gauges += ConnectionPhase.names.map { (M.connectionPhase, labels + [("phase", $0)]) }
-        let targetLabels = Self.targetLabels(key)
-        gauges += [(M.backoffRemaining, targetLabels), (M.dailyCost, targetLabels), (M.budgetExhausted, targetLabels)]
-        gauges += ["requests", "tokens"].map { (M.rateLimitRemaining, targetLabels + [("resource", $0)]) }
-        for gauge in gauges {
-            registry.unregisterGauge(registry.makeGauge(descriptor: gauge.0, labels: gauge.1))
-        }
+        values.forget(key)
         seriesHistograms.forget(key)
-    }
-
-    private func forgetGateGauges(_ labels: [(String, String)]) {
-        for gauge in [M.backoffRemaining, M.dailyCost, M.budgetExhausted] {
-            registry.unregisterGauge(registry.makeGauge(descriptor: gauge, labels: labels))
+        for resource in ["requests", "tokens"] {
+            let labels = Self.targetLabels(key) + [("resource", resource)]
+            registry.unregisterGauge(registry.makeGauge(descriptor: M.rateLimitRemaining, labels: labels))
         }
-    }
-
-    /// The registry's counters every key has from the start (those by outcome and reason are in `outcomes`).
-    private func counterLabels(_ key: SeriesKey) -> [(MetricNameDescriptor, [(String, String)])] {
-        let labels = key.labels
-        return [(M.outputTokens, labels), (M.inputTokens, labels)]
     }
 
     private static func targetLabels(_ key: SeriesKey) -> [(String, String)] {
@@ -121,24 +96,28 @@ public final class ProbeMetrics: Sendable {
 
     /// Records one finished probe and the figures derived from it.
     public func record(_ result: ProbeResult, _ measurement: ProbeMeasurement, at wallClock: Date = Date()) {
-        let labels = result.key.labels
         outcomes.increment(result.key, family: Self.probesFamily, value: result.outcome.rawValue)
-        registry.makeGauge(descriptor: M.lastSuccess, labels: labels).set(result.outcome == .success ? 1.0 : 0.0)
-        registry.makeGauge(descriptor: M.lastTimestamp, labels: labels).set(wallClock.timeIntervalSince1970)
+        values.update(result.key) { values in
+            values.lastSuccess = result.outcome == .success ? 1 : 0
+            values.lastTimestamp = wallClock.timeIntervalSince1970
+            for phase in measurement.connectionPhases {
+                guard let number = ConnectionPhase.names.firstIndex(of: phase.name) else { continue }
+                values.phases[number] = phase.seconds
+            }
+            if result.outcome == .success { values.outputTokens += UInt64(max(0, measurement.outputTokens)) }
+            if result.cost != nil || result.outcome == .success { values.inputTokens += UInt64(max(0, result.inputTokens)) }
+            if let cost = result.cost { values.cost = (values.cost ?? 0) + cost }
+        }
         if let lateness = result.scheduleLateness, let buckets = histograms.buckets[.scheduleLateness] {
             registry.makeValueHistogram(descriptor: M.scheduleLateness, buckets: buckets).record(lateness)
         }
-        for phase in measurement.connectionPhases {
-            registry.makeGauge(descriptor: M.connectionPhase, labels: labels + [("phase", phase.name)]).set(phase.seconds)
-        }
-        recordUsage(result)
+        recordRateLimits(result)
         if let reason = result.reconnectReason {
             outcomes.increment(result.key, family: Self.reconnectsFamily, value: reason.rawValue)
         }
         var observations: [(HistogramSet.Kind, Double?)] = [(.connectionSetup, measurement.connectionSetup)]
         observations += result.pingRoundTrips.map { (.websocketPingRoundTrip, $0) }
         if result.outcome == .success {
-            registry.makeCounter(descriptor: M.outputTokens, labels: labels).increment(by: Int64(measurement.outputTokens))
             observations += [(.timeToFirstByte, measurement.timeToFirstByte), (.timeToFirstToken, measurement.timeToFirstToken),
                              (.interTokenJitter, measurement.interTokenJitter), (.requestDuration, measurement.duration),
                              (.outputTokensPerSecond, measurement.outputTokensPerSecond)]
@@ -147,15 +126,8 @@ public final class ProbeMetrics: Sendable {
         seriesHistograms.observe(result.key, observations.compactMap { kind, value in value.map { (kind, $0) } })
     }
 
-    /// Input tokens and cost of every probe that was charged, and the rate limits its answer reported.
-    private func recordUsage(_ result: ProbeResult) {
-        let labels = result.key.labels
-        if let cost = result.cost {
-            registry.makeCounter(descriptor: M.inputTokens, labels: labels).increment(by: Int64(result.inputTokens))
-            registry.makeCounter(descriptor: M.cost, labels: labels).increment(by: cost)
-        } else if result.outcome == .success {
-            registry.makeCounter(descriptor: M.inputTokens, labels: labels).increment(by: Int64(result.inputTokens))
-        }
+    /// The rate limits a probe's answer reported, per target.
+    private func recordRateLimits(_ result: ProbeResult) {
         guard let status = result.rateLimit else { return }
         let targetLabels = Self.targetLabels(result.key)
         for (resource, value) in [("requests", status.remainingRequests), ("tokens", status.remainingTokens)] {
@@ -166,44 +138,19 @@ public final class ProbeMetrics: Sendable {
 
     /// The registry in the Prometheus text exposition format, with the gates' and windows' gauges read just now.
     public func exposition() -> ByteBuffer {
-        scraped.withLockedValue { scraped in
-            refreshGateGauges(&scraped)
+        lastSize.withLockedValue { lastSize in
             var registered: [UInt8] = []
             registry.emit(into: &registered)
-            var buffer = ByteBufferAllocator().buffer(capacity: scraped.bytes + scraped.bytes / 8)
+            var buffer = ByteBufferAllocator().buffer(capacity: lastSize + lastSize / 8)
+            if buffer.capacity >= 4 << 20 { buffer.withUnsafeMutableWritableBytes { AllocatorTuning.adviseHugePages($0) } }
             buffer.writeBytes(registered)
             outcomes.write(into: &buffer)
+            values.write(into: &buffer)
             seriesHistograms.write(into: &buffer)
+            if let gates { GateGaugeExposition.write(gates.all().map { $0.status() }, into: &buffer) }
             if let statistics { WindowGaugeExposition.write(statistics.snapshots(), stats: windowGauges, into: &buffer) }
-            scraped.bytes = buffer.readableBytes
+            lastSize = buffer.readableBytes
             return buffer
         }
-    }
-
-    /// Sets the gates' gauges, and removes those of gates gone since the last scrape.
-    private func refreshGateGauges(_ scraped: inout ScrapedSeries) {
-        guard let gates else { return }
-        let statuses = gates.all().map { $0.status() }
-        let current = Set(statuses.map { LabelSet($0.labels) })
-        for gone in scraped.gateLabels where !current.contains(LabelSet(gone)) {
-            forgetGateGauges(gone)
-        }
-        scraped.gateLabels = statuses.map(\.labels)
-        for status in statuses {
-            let labels = status.labels
-            registry.makeGauge(descriptor: M.backoffRemaining, labels: labels).set(status.backoffRemaining)
-            if status.priced {
-                registry.makeGauge(descriptor: M.dailyCost, labels: labels).set(status.spentToday)
-            }
-            if status.hasBudget {
-                registry.makeGauge(descriptor: M.budgetExhausted, labels: labels).set(status.budgetExhausted ? 1.0 : 0.0)
-            }
-        }
-    }
-
-    /// A label set as a hashable value, to find the gates gone since the last scrape.
-    private struct LabelSet: Hashable {
-        var pairs: [String]
-        init(_ labels: [(String, String)]) { pairs = labels.flatMap { [$0.0, $0.1] } }
     }
 }

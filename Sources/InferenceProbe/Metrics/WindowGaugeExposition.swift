@@ -14,39 +14,31 @@ enum WindowGaugeExposition {
     static func write(_ snapshots: Snapshots, stats: [SampleSummary.Stat] = SampleSummary.Stat.allCases, into buffer: inout ByteBuffer) {
         guard !snapshots.isEmpty else { return }
         // Per series, per window: the label set, computed once for every family.
-        let windows = snapshots.flatMap { series in
-            series.windows.map { (snapshot: $0.snapshot,
-                                  labels: exposedLabelBytes(series.key.labels + [("window", WindowedStatistics.label($0.window))])) }
+        var windows: [(snapshot: WindowSnapshot, labels: [UInt8])] = []
+        windows.reserveCapacity(snapshots.count * (snapshots.first?.windows.count ?? 0))
+        var windowLabels: [Duration: String] = [:]
+        for series in snapshots.indices {  // by index: a series copied out is retained
+            let labels = snapshots[series].key.labels
+            for (window, snapshot) in snapshots[series].windows {
+                let label = windowLabels[window] ?? WindowedStatistics.label(window)
+                windowLabels[window] = label
+                windows.append((snapshot, exposedLabelBytes(labels + [("window", label)])))
+            }
         }
         // `} `, then `,stat="p50"} ` for each statistic.
         let closings = RenderedBytes(["} "] + stats.map { ",stat=\"\($0.rawValue)\"} " })
         let noStat = closings[0]
-        /// One family: for each window, `samples` appends its lines through `line(closing, value)`.
-        func family(_ descriptor: MetricNameDescriptor,
-                    _ samples: (WindowSnapshot, (_ closing: UnsafeRawBufferPointer, _ value: Double) -> Void) -> Void) {
-            let start = buffer.writerIndex
-            let name = descriptor.name  // computed by swift-prometheus at every call
-            buffer.writeFamilyHeader(name, help: descriptor.helpText ?? "", type: "gauge")
-            let header = buffer.writerIndex
-            withExtendedLifetime(RenderedBytes([name])) { nameBytes in
-                for window in windows {
-                    window.labels.withUnsafeBytes { labels in
-                        samples(window.snapshot) { closing, value in
-                            buffer.writeSampleLine(nameBytes[0], labels, closing, value)
-                        }
-                    }
-                }
-            }
-            if buffer.writerIndex == header { buffer.moveWriterIndex(to: start) }  // no sample: no family
-        }
         withExtendedLifetime(closings) {
-            family(M.windowProbes) { snapshot, line in line(noStat, Double(snapshot.probes)) }
-            family(M.windowAvailability) { snapshot, line in
-                if let availability = snapshot.availability { line(noStat, availability) }
+            buffer.writeFamily(M.windowProbes, type: "gauge", rows: windows, labels: \.labels) { window, line in
+                line(noStat, Double(window.snapshot.probes))
             }
+            buffer.writeFamily(M.windowAvailability, type: "gauge", rows: windows, labels: \.labels) { window, line in
+                if let availability = window.snapshot.availability { line(noStat, availability) }
+            }
+            // Computed from the `Float` samples of `ProbeHistory`: written with their digits.
             for figure in M.windowFigures {
-                family(figure.descriptor) { snapshot, line in
-                    guard let summary = snapshot[keyPath: figure.figure] else { return }
+                buffer.writeFamily(figure.descriptor, type: "gauge", rows: windows, labels: \.labels, singlePrecision: true) { window, line in
+                    guard let summary = window.snapshot[figure.figure] else { return }
                     for (number, stat) in stats.enumerated() { line(closings[number + 1], summary[stat]) }
                 }
             }

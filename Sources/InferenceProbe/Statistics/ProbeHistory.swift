@@ -74,6 +74,12 @@ struct ProbeHistory {
         return snapshot
     }
 
+    /// Until when `window(window, now:)` stays the same if no probe is recorded: until its oldest probe
+    /// leaves the window (nil: it has no probe, and stays empty).
+    func exactUntil(_ window: Duration, now: ProbeInstant) -> ProbeInstant? {
+        samples.first { now - $0.at <= window }.map { $0.at + window }
+    }
+
     /// Time to first token of the probes of the last `window`, oldest first: seconds ago and value.
     func timeToFirstTokenTrail(_ window: Duration, now: ProbeInstant) -> [(age: Double, value: Double)] {
         samples.filter { now - $0.at <= window }.compactMap { sample in
@@ -92,6 +98,21 @@ public struct WindowSnapshot: Sendable {
     public var tokensPerSecond: SampleSummary?
     /// Connection setup of the probes that opened a connection.
     public var connectionSetup: SampleSummary?
+
+    /// The figures a window summarizes.
+    public enum Figure: Sendable, CaseIterable {
+        case timeToFirstToken, interTokenLatency, duration, tokensPerSecond, connectionSetup
+    }
+
+    public subscript(figure: Figure) -> SampleSummary? {
+        switch figure {
+        case .timeToFirstToken: timeToFirstToken
+        case .interTokenLatency: interTokenLatency
+        case .duration: duration
+        case .tokensPerSecond: tokensPerSecond
+        case .connectionSetup: connectionSetup
+        }
+    }
 
     /// Successes / probes; `nil` without probes.
     public var availability: Double? {

@@ -6,6 +6,22 @@ public final class WindowedStatistics: Sendable {
     /// The windows, shortest first (`statistics.windows`).
     public let windows: [Duration]
     private let histories = NIOLockedValueBox<[SeriesKey: ProbeHistory]>([:])
+    /// The snapshots the last scrape computed, reused by the next while they are still exact.
+    private let lastSnapshots = NIOLockedValueBox<[SeriesKey: ExactSnapshots]>([:])
+
+    /// A series' snapshots (one per window) taken at `taken`, exact until the series records another probe
+    /// (its newest probe is no longer `newest`) or a probe they count leaves its window (after `until`; nil:
+    /// never).
+    private struct ExactSnapshots {
+        var taken: ProbeInstant
+        var newest: ProbeInstant?
+        var until: ProbeInstant?
+        var windows: [(window: Duration, snapshot: WindowSnapshot)]
+
+        func isExact(newest: ProbeInstant?, now: ProbeInstant) -> Bool {
+            newest == self.newest && now >= taken && until.map { now <= $0 } ?? true
+        }
+    }
 
     public init(windows: [Duration] = ProbeConfig.defaultWindows) {
         self.windows = windows.sorted()
@@ -26,13 +42,28 @@ public final class WindowedStatistics: Sendable {
     /// Keeps only the histories of `keys` (after a reload).
     public func keep(only keys: Set<SeriesKey>) {
         histories.withLockedValue { histories in histories = histories.filter { keys.contains($0.key) } }
+        lastSnapshots.withLockedValue { snapshots in snapshots = snapshots.filter { keys.contains($0.key) } }
     }
 
     /// Every series with a history, and its snapshot per window (computed outside the lock, on a copy).
+    /// A series whose snapshots are still exact since the last call (no new probe, none gone out of its
+    /// window) is not computed again: a fleet scraped more often than it is probed recomputes only the
+    /// series probed in between.
     public func snapshots(now: ProbeInstant = .now) -> [(key: SeriesKey, windows: [(window: Duration, snapshot: WindowSnapshot)])] {
         let copies = histories.withLockedValue { $0 }
+        // Taken out while in use, so that updating it does not copy it (a concurrent call computes afresh).
+        var last = lastSnapshots.withLockedValue { last in
+            defer { last = [:] }
+            return last
+        }
+        defer { lastSnapshots.withLockedValue { $0 = last } }
         return copies.map { key, history in
-            (key, windows.map { ($0, history.window($0, now: now)) })
+            let newest = history.samples.last?.at
+            if let exact = last[key], exact.isExact(newest: newest, now: now) { return (key, exact.windows) }
+            let computed = windows.map { (window: $0, snapshot: history.window($0, now: now)) }
+            let until = windows.compactMap { history.exactUntil($0, now: now) }.min()
+            last[key] = ExactSnapshots(taken: now, newest: newest, until: until, windows: computed)
+            return (key, computed)
         }
     }
 

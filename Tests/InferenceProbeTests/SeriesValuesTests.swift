@@ -1,0 +1,73 @@
+import NIOCore
+import Prometheus
+import Testing
+@testable import InferenceProbe
+
+/// Tokens, cost, last probe and connection phases are written by the sidecar, not swift-prometheus: the
+/// same updates must give the same samples as swift-prometheus's counters and gauges (values as numbers).
+@Suite("Series values")
+struct SeriesValuesTests {
+    /// `name{labels}` -> value, for the sample lines of `text`.
+    private func samples(_ text: String) -> [String: Double] {
+        var samples: [String: Double] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: " ")
+            samples[String(parts[0])] = Double(parts[1])
+        }
+        return samples
+    }
+
+    private func exposition(_ values: SeriesValues) -> String {
+        var buffer = ByteBuffer()
+        values.write(into: &buffer)
+        return String(buffer: buffer)
+    }
+
+    @Test func sameSamplesAsSwiftPrometheus() throws {
+        let ours = SeriesValues()
+        let registry = PrometheusCollectorRegistry()
+        let key = SeriesKey(target: "t\"1", model: "m\\", api: "chat_completions", transport: "websocket")
+        let other = SeriesKey(target: "u", model: "m", api: "responses", transport: "http")
+        let labels = key.labels
+        ours.register(key)
+        ours.register(other)
+        for counter in [MetricCatalog.outputTokens, MetricCatalog.inputTokens] {
+            for series in [key, other] { _ = registry.makeCounter(descriptor: counter, labels: series.labels) }
+        }
+        // Two probes of `key`: a success with a new connection, then a failure on the same connection.
+        ours.update(key) { values in
+            values.outputTokens += 20
+            values.inputTokens += 12
+            values.cost = (values.cost ?? 0) + 0.000_015
+            values.lastSuccess = 1
+            values.lastTimestamp = 1_764_000_000.25
+            values.phases[0] = 0.000_8
+            values.phases[1] = 0.000_25
+        }
+        ours.update(key) { values in
+            values.lastSuccess = 0
+            values.lastTimestamp = 1_764_000_030
+        }
+        registry.makeCounter(descriptor: MetricCatalog.outputTokens, labels: labels).increment(by: Int64(20))
+        registry.makeCounter(descriptor: MetricCatalog.inputTokens, labels: labels).increment(by: Int64(12))
+        registry.makeCounter(descriptor: MetricCatalog.cost, labels: labels).increment(by: 0.000_015)
+        registry.makeGauge(descriptor: MetricCatalog.lastSuccess, labels: labels).set(0.0)
+        registry.makeGauge(descriptor: MetricCatalog.lastTimestamp, labels: labels).set(1_764_000_030.0)
+        registry.makeGauge(descriptor: MetricCatalog.connectionPhase, labels: labels + [("phase", "dns")]).set(0.000_8)
+        registry.makeGauge(descriptor: MetricCatalog.connectionPhase, labels: labels + [("phase", "connect")]).set(0.000_25)
+
+        let text = exposition(ours)
+        let expected = samples(String(decoding: registry.emitToBuffer(), as: UTF8.self))
+        #expect(expected.count == 9, "tokens of both series (4), cost, success, timestamp, 2 phases")
+        #expect(samples(text) == expected)
+        #expect(text.contains("# TYPE inference_probe_cost_dollars_total counter\n"))
+        #expect(text.contains("# TYPE inference_probe_connection_phase_seconds gauge\n"))
+
+        // A family no series has a value of is left out; a forgotten series is gone.
+        ours.forget(key)
+        let rest = exposition(ours)
+        #expect(!rest.contains("inference_probe_cost_dollars_total") && !rest.contains("connection_phase"))
+        #expect(samples(rest).keys.sorted() == [#"inference_probe_input_tokens_total{target="u",model="m",api="responses",transport="http"}"#,
+                                               #"inference_probe_output_tokens_total{target="u",model="m",api="responses",transport="http"}"#])
+    }
+}
