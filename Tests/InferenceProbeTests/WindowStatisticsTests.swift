@@ -92,7 +92,9 @@ struct WindowStatisticsTests {
         try expectExact(at: 20, probes: [5, 5])  // an earlier time (probes after it count): computed again
         record(1, ttft: 0.3, at: t0 + .seconds(70))
         try expectExact(at: 70, probes: [3, 6])  // a new probe
-        try expectExact(at: 660, probes: [0, 1])  // only the newest probe is left, in the ten minutes
+        record(1, ttft: 0.4, at: t0 + .seconds(70))
+        try expectExact(at: 70, probes: [4, 7])  // another, finished at the same instant
+        try expectExact(at: 660, probes: [0, 2])  // only the newest probes are left, in the ten minutes
         try expectExact(at: 671, probes: [0, 0])
     }
 

@@ -22,11 +22,14 @@ struct ProbeHistory {
     }
 
     private(set) var samples = CircularBuffer<Sample>()
+    /// Probes recorded since the history began (kept or not).
+    private(set) var recorded = 0
     private var gaps = CircularBuffer<Float>()
     /// The gaps the kept samples account for (`gaps` may hold fewer: `maxGaps` drops the oldest).
     private var keptGapCount = 0
 
     mutating func record(_ result: ProbeResult, _ measurement: ProbeMeasurement, at now: ProbeInstant, keeping horizon: Duration) {
+        recorded += 1
         let success = result.outcome == .success
         let newGaps = success ? measurement.interTokenLatencies.suffix(Self.maxGaps) : []
         if samples.count == Self.maxProbes { dropOldest() }

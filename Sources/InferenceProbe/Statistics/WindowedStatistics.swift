@@ -6,20 +6,28 @@ public final class WindowedStatistics: Sendable {
     /// The windows, shortest first (`statistics.windows`).
     public let windows: [Duration]
     private let histories = NIOLockedValueBox<[SeriesKey: ProbeHistory]>([:])
-    /// The snapshots the last scrape computed, reused by the next while they are still exact.
+    /// The snapshots of the last call to `snapshots`, reused by the next while they are still exact.
     private let lastSnapshots = NIOLockedValueBox<[SeriesKey: ExactSnapshots]>([:])
 
     /// A series' snapshots (one per window) taken at `taken`, exact until the series records another probe
-    /// (its newest probe is no longer `newest`) or a probe they count leaves its window (after `until`; nil:
-    /// never).
+    /// or a probe they count leaves its window (after `until`; nil: never).
     private struct ExactSnapshots {
         var taken: ProbeInstant
+        /// The history's newest probe and its number of probes recorded, when taken.
         var newest: ProbeInstant?
+        var recorded: Int
         var until: ProbeInstant?
         var windows: [(window: Duration, snapshot: WindowSnapshot)]
 
-        func isExact(newest: ProbeInstant?, now: ProbeInstant) -> Bool {
-            newest == self.newest && now >= taken && until.map { now <= $0 } ?? true
+        init(_ history: ProbeHistory, windows: [Duration], now: ProbeInstant) {
+            (taken, newest, recorded) = (now, history.samples.last?.at, history.recorded)
+            self.windows = windows.map { (window: $0, snapshot: history.window($0, now: now)) }
+            until = windows.compactMap { history.exactUntil($0, now: now) }.min()
+        }
+
+        func isExact(for history: ProbeHistory, now: ProbeInstant) -> Bool {
+            history.recorded == recorded && history.samples.last?.at == newest && now >= taken
+                && until.map { now <= $0 } ?? true
         }
     }
 
@@ -42,7 +50,6 @@ public final class WindowedStatistics: Sendable {
     /// Keeps only the histories of `keys` (after a reload).
     public func keep(only keys: Set<SeriesKey>) {
         histories.withLockedValue { histories in histories = histories.filter { keys.contains($0.key) } }
-        lastSnapshots.withLockedValue { snapshots in snapshots = snapshots.filter { keys.contains($0.key) } }
     }
 
     /// Every series with a history, and its snapshot per window (computed outside the lock, on a copy).
@@ -51,20 +58,17 @@ public final class WindowedStatistics: Sendable {
     /// series probed in between.
     public func snapshots(now: ProbeInstant = .now) -> [(key: SeriesKey, windows: [(window: Duration, snapshot: WindowSnapshot)])] {
         let copies = histories.withLockedValue { $0 }
-        // Taken out while in use, so that updating it does not copy it (a concurrent call computes afresh).
-        var last = lastSnapshots.withLockedValue { last in
-            defer { last = [:] }
-            return last
+        let last = lastSnapshots.withLockedValue { $0 }
+        var next: [SeriesKey: ExactSnapshots] = [:]  // only the series there are now
+        next.reserveCapacity(copies.count)
+        let snapshots = copies.map { key, history in
+            let exact = last[key].flatMap { $0.isExact(for: history, now: now) ? $0 : nil }
+                ?? ExactSnapshots(history, windows: windows, now: now)
+            next[key] = exact
+            return (key, exact.windows)
         }
-        defer { lastSnapshots.withLockedValue { $0 = last } }
-        return copies.map { key, history in
-            let newest = history.samples.last?.at
-            if let exact = last[key], exact.isExact(newest: newest, now: now) { return (key, exact.windows) }
-            let computed = windows.map { (window: $0, snapshot: history.window($0, now: now)) }
-            let until = windows.compactMap { history.exactUntil($0, now: now) }.min()
-            last[key] = ExactSnapshots(taken: now, newest: newest, until: until, windows: computed)
-            return (key, computed)
-        }
+        lastSnapshots.withLockedValue { $0 = next }
+        return snapshots
     }
 
     /// One series' snapshot of one window (empty when the series has no history).
