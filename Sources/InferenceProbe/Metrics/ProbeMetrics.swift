@@ -105,6 +105,7 @@ public final class ProbeMetrics: Sendable {
                 values.phases[number] = phase.seconds
             }
             if result.outcome == .success { values.outputTokens += UInt64(max(0, measurement.outputTokens)) }
+            // Input tokens of every probe that was charged (its cost is known) or answered.
             if result.cost != nil || result.outcome == .success { values.inputTokens += UInt64(max(0, result.inputTokens)) }
             if let cost = result.cost { values.cost = (values.cost ?? 0) + cost }
         }
