@@ -133,27 +133,34 @@ struct WindowStatisticsTests {
     }
 
     /// TTFT injected as a normal distribution (1 s, σ 200 ms) and a 20% error rate: after 400 probes the
-    /// exported gauges match the distribution within the sampling error plus the prober's overhead. (A
-    /// second-long TTFT keeps the overhead of a loaded debug build, tens of ms at worst, small beside it.)
+    /// exported gauges are exactly the statistics of the TTFTs the probes measured, and those match the
+    /// distribution where the machine's load cannot move them (mean and median within the sampling error plus
+    /// the prober's overhead; the tails not below the distribution's). A second-long TTFT keeps the overhead
+    /// of a loaded debug build small beside it; how far the tails stretch under load is for the benchmarks.
     @Test func exportedStatisticsMatchTheInjectedDistribution() async throws {
         var settings = fixedSettings(ttft: .seconds(1), interToken: .milliseconds(1), tokens: 3)
         settings.defaultProfile.timeToFirstToken = Delay(mean: .seconds(1), spread: .milliseconds(200))
         settings.defaultProfile.errorRate = 0.2
         let statistics = WindowedStatistics()
         let metrics = ProbeMetrics(statistics: statistics)
-        try await withSimulator(settings) { port in
+        let measured = try await withSimulator(settings) { port in
             let target = loopbackTarget(port: port, transports: ["http_sse"])
             var probers: [any TransportProber] = []
             for _ in 0..<40 { probers.append(try await makeProber("http_sse", target)) }
-            await withTaskGroup(of: Void.self) { group in
+            return await withTaskGroup(of: [Double].self) { group in
                 for prober in probers {
                     group.addTask {
+                        var ttfts: [Double] = []
                         for _ in 0..<10 {
                             let result = await prober.probe()
-                            statistics.record(result, ProbeMeasurement(result))
+                            let measurement = ProbeMeasurement(result)
+                            statistics.record(result, measurement)
+                            if let ttft = measurement.timeToFirstToken { ttfts.append(ttft) }
                         }
+                        return ttfts
                     }
                 }
+                return await group.reduce(into: []) { $0 += $1 }
             }
         }
         let text = String(buffer: metrics.exposition())
@@ -167,14 +174,19 @@ struct WindowStatisticsTests {
         #expect(try gauge("inference_probe_window_probes") == 400)
         let availability = try gauge("inference_probe_window_availability_ratio")
         #expect(abs(availability - 0.8) < 0.06, "20% injected errors: \(availability)")
+        // The gauges are the statistics of what was measured (kept as `Float`: within a microsecond).
+        let exact = try #require(SampleSummary(measured))
+        for stat in SampleSummary.Stat.allCases {
+            let exported = try gauge(ttft, stat: stat.rawValue)
+            #expect(abs(exported - exact[stat]) < 1e-6, "\(stat): exported \(exported), measured \(exact[stat])")
+        }
         // Sampling error of ~320 draws (3 standard errors) plus up to 40 ms of overhead.
         let mean = try gauge(ttft, stat: "mean"), stddev = try gauge(ttft, stat: "stddev")
         #expect(mean > 0.966 && mean < 1.034 + 0.04, "mean \(mean)")
-        #expect(stddev > 0.166 && stddev < 0.234 + 0.02, "stddev \(stddev)")
+        #expect(stddev > 0.166, "stddev \(stddev)")
         let p50 = try gauge(ttft, stat: "p50"), p90 = try gauge(ttft, stat: "p90"), p99 = try gauge(ttft, stat: "p99")
         #expect(p50 > 0.95 && p50 < 1.10, "p50 \(p50)")
-        #expect(p90 > 1.18 && p90 < 1.38, "p90 \(p90) (normal: 1.256 s)")
-        #expect(p99 > 1.30 && p99 < 1.75, "p99 \(p99) (normal: 1.465 s)")
-        #expect(try gauge(ttft, stat: "min") <= p50 && p99 <= (try gauge(ttft, stat: "max")))
+        #expect(p90 > 1.18, "p90 \(p90) (normal: 1.256 s)")
+        #expect(p99 > 1.30, "p99 \(p99) (normal: 1.465 s)")
     }
 }
