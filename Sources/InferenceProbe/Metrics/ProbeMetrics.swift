@@ -33,9 +33,9 @@ public final class ProbeMetrics: Sendable {
     private let statistics: WindowedStatistics?
     /// The statistics of each window written as gauges.
     private let windowGauges: [SampleSummary.Stat]
-    /// Size of the last exposition: the next buffer is reserved at once, not grown page by page. Its lock
-    /// also keeps scrapes and reloads in turn.
-    private let lastSize = NIOLockedValueBox(16 << 10)
+    /// Held by each scrape and by a reload's swap of series, so that they take turns; it keeps the size of
+    /// the last exposition, for which the next buffer is reserved at once instead of grown page by page.
+    private let scrapes = NIOLockedValueBox(16 << 10)
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), gates: TargetGates? = nil,
                 statistics: WindowedStatistics? = nil, histograms: HistogramSet = HistogramSet(),
@@ -67,7 +67,7 @@ public final class ProbeMetrics: Sendable {
     /// Swaps the series after a reload: `change` (dropping the old series' statistics) and the removal and
     /// registration happen between two scrapes, never during one.
     public func replace(_ old: [SeriesKey], with new: [SeriesKey], while change: () -> Void = {}) {
-        lastSize.withLockedValue { _ in
+        scrapes.withLockedValue { _ in
             change()
             for key in old where !new.contains(key) { forget(key) }
             for key in new { register(key) }
@@ -137,9 +137,10 @@ public final class ProbeMetrics: Sendable {
         }
     }
 
-    /// The registry in the Prometheus text exposition format, with the gates' and windows' gauges read just now.
+    /// Every series in the Prometheus text exposition format: the registry's, then those the sidecar keeps
+    /// itself, with the gates' and windows' gauges read just now.
     public func exposition() -> ByteBuffer {
-        lastSize.withLockedValue { lastSize in
+        scrapes.withLockedValue { lastSize in
             var registered: [UInt8] = []
             registry.emit(into: &registered)
             var buffer = ByteBufferAllocator().buffer(capacity: lastSize + lastSize / 8)
