@@ -5,9 +5,13 @@ import NIOConcurrencyHelpers
 public final class WindowedStatistics: Sendable {
     /// The windows, shortest first (`statistics.windows`).
     public let windows: [Duration]
-    private let histories = NIOLockedValueBox<[SeriesKey: ProbeHistory]>([:])
-    /// The snapshots of the last call to `snapshots`, reused by the next while they are still exact.
-    private let lastSnapshots = NIOLockedValueBox<[SeriesKey: ExactSnapshots]>([:])
+    private let series = NIOLockedValueBox<[SeriesKey: Series]>([:])
+
+    /// A series' history, and the snapshots `snapshots` last computed from it, reused while still exact.
+    private struct Series {
+        var history = ProbeHistory()
+        var snapshots: ExactSnapshots?
+    }
 
     /// A series' snapshots (one per window) taken at `taken`, exact until the series records another probe
     /// or a probe they count leaves its window (after `until`; nil: never).
@@ -42,14 +46,14 @@ public final class WindowedStatistics: Sendable {
 
     public func record(_ result: ProbeResult, _ measurement: ProbeMeasurement, at now: ProbeInstant = .now) {
         let horizon = windows.last ?? .seconds(3600)
-        histories.withLockedValue { histories in
-            histories[result.key, default: ProbeHistory()].record(result, measurement, at: now, keeping: horizon)
+        series.withLockedValue { series in
+            series[result.key, default: Series()].history.record(result, measurement, at: now, keeping: horizon)
         }
     }
 
     /// Keeps only the histories of `keys` (after a reload).
     public func keep(only keys: Set<SeriesKey>) {
-        histories.withLockedValue { histories in histories = histories.filter { keys.contains($0.key) } }
+        series.withLockedValue { series in series = series.filter { keys.contains($0.key) } }
     }
 
     /// Every series with a history, and its snapshot per window (computed outside the lock, on a copy).
@@ -57,29 +61,31 @@ public final class WindowedStatistics: Sendable {
     /// window) is not computed again: a fleet scraped more often than it is probed recomputes only the
     /// series probed in between.
     public func snapshots(now: ProbeInstant = .now) -> [(key: SeriesKey, windows: [(window: Duration, snapshot: WindowSnapshot)])] {
-        let copies = histories.withLockedValue { $0 }
-        let last = lastSnapshots.withLockedValue { $0 }
-        var next: [SeriesKey: ExactSnapshots] = [:]  // only the series there are now
-        next.reserveCapacity(copies.count)
-        let snapshots = copies.map { key, history in
-            let exact = last[key].flatMap { $0.isExact(for: history, now: now) ? $0 : nil }
-                ?? ExactSnapshots(history, windows: windows, now: now)
-            next[key] = exact
+        var copies = series.withLockedValue { $0 }
+        var computed: [(key: SeriesKey, snapshots: ExactSnapshots)] = []
+        let snapshots = copies.map { key, series in
+            if let exact = series.snapshots, exact.isExact(for: series.history, now: now) { return (key, exact.windows) }
+            let exact = ExactSnapshots(series.history, windows: windows, now: now)
+            computed.append((key, exact))
             return (key, exact.windows)
         }
-        lastSnapshots.withLockedValue { $0 = next }
+        guard !computed.isEmpty else { return snapshots }
+        copies = [:]  // so that the table is not copied to keep them
+        series.withLockedValue { series in
+            for (key, exact) in computed { series[key]?.snapshots = exact }
+        }
         return snapshots
     }
 
     /// One series' snapshot of one window (empty when the series has no history).
     public func snapshot(_ key: SeriesKey, window: Duration, now: ProbeInstant = .now) -> WindowSnapshot {
-        let history = histories.withLockedValue { $0[key] }
+        let history = series.withLockedValue { $0[key]?.history }
         return history?.window(window, now: now) ?? WindowSnapshot()
     }
 
     /// The time to first token of a series' probes in the last `window`: seconds ago and value, oldest first.
     public func timeToFirstTokenTrail(_ key: SeriesKey, window: Duration, now: ProbeInstant = .now) -> [(age: Double, value: Double)] {
-        let history = histories.withLockedValue { $0[key] }
+        let history = series.withLockedValue { $0[key]?.history }
         return history?.timeToFirstTokenTrail(window, now: now) ?? []
     }
 }
