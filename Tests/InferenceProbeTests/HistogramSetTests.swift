@@ -124,7 +124,7 @@ struct SeriesHistogramsTests {
             ours.observe(key, [(.timeToFirstToken, value), (.scheduleLateness, value)])
             theirs.record(value)
         }
-        var buffer: [UInt8] { var bytes = ByteBuffer(); ours.write(into: &bytes); return Array(bytes.readableBytesView) }
+        var buffer: [UInt8] { var bytes = ByteBuffer(); bytes.write(ours.parts()); return Array(bytes.readableBytesView) }
         let name = MetricCatalog.timeToFirstToken.name
         let expected = samples(registry.emitToBuffer(), prefix: name)
         #expect(expected.count == 6, "4 buckets, sum, count")

@@ -19,7 +19,7 @@ struct SeriesValuesTests {
 
     private func exposition(_ values: SeriesValues) -> String {
         var buffer = ByteBuffer()
-        values.write(into: &buffer)
+        buffer.write(values.parts())
         return String(buffer: buffer)
     }
 

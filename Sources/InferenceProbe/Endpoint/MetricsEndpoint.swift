@@ -26,22 +26,14 @@ public enum MetricsEndpoint {
             router.add(middleware: BasicAuthMiddleware(store: webConfig))
         }
         router.get("metrics") { request, _ in
-            var exposition = metrics.exposition()
-            var contentType = metricsContentType
-            if OpenMetricsText.isAccepted(request.headers[.accept]) {
-                exposition = OpenMetricsText.convert(exposition)
-                contentType = OpenMetricsText.contentType
-            }
-            // Prometheus asks for gzip on every scrape; the text format compresses about twentyfold at
-            // zlib's fastest level, which takes half the time of its default for 2% more bytes.
-            guard request.headers[.acceptEncoding]?.contains("gzip") == true else {
-                return Response(status: .ok, headers: [.contentType: contentType, .vary: "Accept-Encoding, Accept"],
-                                body: ResponseBody(byteBuffer: exposition))
-            }
-            let compressed = try exposition.compress(with: .gzip(configuration: .init(compressionLevel: 1)))
-            return Response(status: .ok, headers: [.contentType: contentType, .contentEncoding: "gzip",
-                                                   .vary: "Accept-Encoding, Accept"],
-                            body: ResponseBody(byteBuffer: compressed))
+            // Prometheus asks for OpenMetrics and gzip on every scrape.
+            let stream = ExpositionStream(parts: metrics.expositionParts(),
+                                          openMetrics: OpenMetricsText.isAccepted(request.headers[.accept]),
+                                          gzip: request.headers[.acceptEncoding]?.contains("gzip") == true)
+            var headers: HTTPFields = [.contentType: stream.openMetrics ? OpenMetricsText.contentType : metricsContentType,
+                                       .vary: "Accept-Encoding, Accept"]
+            if stream.gzip { headers[.contentEncoding] = "gzip" }
+            return Response(status: .ok, headers: headers, body: ResponseBody { writer in try await stream.write(to: &writer) })
         }
         router.get("-/healthy") { _, _ in
             text(Array("Healthy.\n".utf8))

@@ -11,7 +11,7 @@ import NIOCore
 /// The Prometheus text exposition turned into OpenMetrics 1.0, for scrapers that ask for
 /// `application/openmetrics-text` (Prometheus does, first, on every scrape). The samples are the same; the
 /// differences are in the metadata: a counter family is named without its `_total` suffix, quotes in help
-/// texts are escaped, and the exposition ends with `# EOF`.
+/// texts are escaped, and the exposition ends with `# EOF` (`end`).
 enum OpenMetricsText {
     static let contentType = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
@@ -20,7 +20,11 @@ enum OpenMetricsText {
         accept?.contains("application/openmetrics-text") == true
     }
 
-    /// Rewrites the `# HELP` and `# TYPE` lines; the sample lines between them are copied as they are, in
+    /// The line that ends an OpenMetrics exposition.
+    static let end = "# EOF\n"
+
+    /// Rewrites the `# HELP` and `# TYPE` lines of the exposition or a run of it (one that holds each of its
+    /// families' headers whole; `end` is not added); the sample lines between them are copied as they are, in
     /// runs (a fleet's exposition is hundreds of thousands of sample lines and a few dozen comments).
     static func convert(_ exposition: ByteBuffer) -> ByteBuffer {
         exposition.withUnsafeReadableBytes { text in
@@ -51,7 +55,6 @@ enum OpenMetricsText {
             }
             output.writeBytes(UnsafeRawBufferPointer(rebasing: text[copied...]))
             if let last = text.last, last != UInt8(ascii: "\n") { output.writeString("\n") }
-            output.writeString("# EOF\n")
             return output
         }
     }

@@ -9,10 +9,20 @@ import Musl
 import Darwin
 #endif
 
+/// Part of the exposition: a family, or a run of one family's series (the first with the family's header),
+/// written from values read when the part was made. A scrape writes the parts one after another and sends
+/// what they wrote as it goes, so a fleet's exposition is never in memory whole.
+typealias ExpositionPart = @Sendable (inout ByteBuffer) -> Void
+
 /// Writing the text exposition straight into the response's bytes: a fleet's scrape is hundreds of
 /// thousands of lines, so a line is put together from pieces rendered once (its name, its series' label set,
 /// the closing of the label set) and its value, with no string built for it and no reference counted.
 extension ByteBuffer {
+    /// Writes `parts` one after another.
+    mutating func write(_ parts: [ExpositionPart]) {
+        for part in parts { part(&self) }
+    }
+
     /// `# HELP` and `# TYPE` lines of a family (help with backslashes and newlines escaped).
     mutating func writeFamilyHeader(_ name: String, help: String, type: String) {
         var header = "# HELP \(name) "
@@ -25,33 +35,6 @@ extension ByteBuffer {
         }
         header += "\n# TYPE \(name) \(type)\n"
         writeString(header)
-    }
-
-    /// One family of gauges or counters: its header, then for each row the lines `samples` gives through
-    /// `line(closing, value)`, where `closing` ends the row's label set (`} `, or with one more label,
-    /// `,stat="p50"} `). A family without any line is taken back out: the text format has no empty families.
-    /// Values of `singlePrecision` are written with a `Float`'s digits (figures computed from `Float` samples).
-    mutating func writeFamily<Row>(_ descriptor: MetricNameDescriptor, type: String, rows: [Row], labels: (Row) -> [UInt8],
-                                   singlePrecision: Bool = false,
-                                   _ samples: (Row, _ line: (_ closing: UnsafeRawBufferPointer, _ value: Double) -> Void) -> Void) {
-        let start = writerIndex
-        let name = descriptor.name  // computed by swift-prometheus at every call
-        writeFamilyHeader(name, help: descriptor.helpText ?? "", type: type)
-        let header = writerIndex
-        withExtendedLifetime(RenderedBytes([name])) { nameBytes in
-            for row in rows.indices {  // not `for row in rows`: that copies (retains) each row
-                labels(rows[row]).withUnsafeBytes { labels in
-                    samples(rows[row]) { closing, value in
-                        if singlePrecision {
-                            writeSampleLine(nameBytes[0], labels, closing, Float(value))
-                        } else {
-                            writeSampleLine(nameBytes[0], labels, closing, value)
-                        }
-                    }
-                }
-            }
-        }
-        if writerIndex == header { moveWriterIndex(to: start) }
     }
 
     /// One sample line, `name{labels` + `closing` + value: `closing` ends the label set (`} `, or with one
@@ -134,6 +117,76 @@ extension ByteBuffer {
             rest /= 10
         }
         return count
+    }
+}
+
+/// About this many sample lines (some 60 KB) are written by one part: a scrape then sends chunks of about
+/// `ExpositionStream.chunkSize` from memory the allocator reuses, instead of growing a buffer to the size of
+/// the largest family (a fleet's outcome counters are 7 MB) and faulting in its pages.
+let linesPerPart = 256
+
+/// One family as parts of about `linesPerPart` lines, for `rows` rows of `linesPerRow` lines; `write` writes
+/// the rows of a range, the first part the header before them. No part at all for no rows: the text format
+/// has no empty families.
+func familyParts(_ family: FamilyName, type: String, rows: Int, linesPerRow: Int,
+                 _ write: @escaping @Sendable (Range<Int>, inout ByteBuffer) -> Void) -> [ExpositionPart] {
+    let step = max(1, linesPerPart / max(1, linesPerRow))
+    return stride(from: 0, to: rows, by: step).map { start in
+        let range = start..<min(rows, start + step)
+        return { buffer in
+            if start == 0 { buffer.writeFamilyHeader(family.name, help: family.help, type: type) }
+            write(range, &buffer)
+        }
+    }
+}
+
+/// A row of the exposition: a series (or a target) and its label set rendered for the text format.
+protocol ExposedRow: Sendable {
+    var labels: [UInt8] { get }
+}
+
+/// One family of gauges or counters, in parts: for each row the lines `samples` gives through
+/// `line(closing, value)`, where `closing` ends the row's label set (`} `, or with one more label,
+/// `,stat="p50"} `), at most `linesPerRow` of them. A family without any line has no part. Values of
+/// `singlePrecision` are written with a `Float`'s digits (figures computed from `Float` samples).
+func familyParts<Row: ExposedRow>(
+    _ family: FamilyName, type: String, rows: [Row], linesPerRow: Int = 1, singlePrecision: Bool = false,
+    _ samples: @escaping @Sendable (Row, _ line: (_ closing: UnsafeRawBufferPointer, _ value: Double) -> Void) -> Void
+) -> [ExpositionPart] {
+    let hasLines = rows.indices.contains { row in
+        var found = false
+        samples(rows[row]) { _, _ in found = true }
+        return found
+    }
+    guard hasLines else { return [] }
+    let name = RenderedBytes([family.name])
+    return familyParts(family, type: type, rows: rows.count, linesPerRow: linesPerRow) { range, buffer in
+        for row in range {  // by index: `for row in rows` copies (retains) each row
+            rows[row].labels.withUnsafeBytes { labels in
+                samples(rows[row]) { closing, value in
+                    if singlePrecision {
+                        buffer.writeSampleLine(name[0], labels, closing, Float(value))
+                    } else {
+                        buffer.writeSampleLine(name[0], labels, closing, value)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A family's name and help, as a part of the exposition keeps them (swift-prometheus's descriptor computes
+/// its name at every call, and is not `Sendable`).
+struct FamilyName: Sendable {
+    var name: String
+    var help: String
+
+    init(_ descriptor: MetricNameDescriptor) {
+        (name, help) = (descriptor.name, descriptor.helpText ?? "")
+    }
+
+    init(name: String, help: String) {
+        (self.name, self.help) = (name, help)
     }
 }
 

@@ -1,24 +1,29 @@
 import NIOCore
+import Prometheus
 
 /// The targets' gate gauges (time left in a rate-limit pause, today's spend, budget spent), written at each
 /// scrape straight from the gates' status: read at that moment, and gone with a target a reload removed.
 enum GateGaugeExposition {
     private typealias M = MetricCatalog
 
-    static func write(_ statuses: [TargetGate.Status], into buffer: inout ByteBuffer) {
-        guard !statuses.isEmpty else { return }
-        let rows = statuses.map { (status: $0, labels: exposedLabelBytes($0.labels)) }
+    /// The three families, in parts, from `statuses`.
+    static func parts(_ statuses: [TargetGate.Status]) -> [ExpositionPart] {
+        guard !statuses.isEmpty else { return [] }
+        let rows = statuses.map { Row(status: $0, labels: exposedLabelBytes($0.labels)) }
         let closing = RenderedBytes(["} "])
-        withExtendedLifetime(closing) {
-            buffer.writeFamily(M.backoffRemaining, type: "gauge", rows: rows, labels: \.labels) { row, line in
-                line(closing[0], row.status.backoffRemaining)
-            }
-            buffer.writeFamily(M.dailyCost, type: "gauge", rows: rows, labels: \.labels) { row, line in
-                if row.status.priced { line(closing[0], row.status.spentToday) }
-            }
-            buffer.writeFamily(M.budgetExhausted, type: "gauge", rows: rows, labels: \.labels) { row, line in
-                if row.status.hasBudget { line(closing[0], row.status.budgetExhausted ? 1 : 0) }
+        /// One family: `value` gives a gate's value, if it has one.
+        func family(_ descriptor: MetricNameDescriptor, _ value: @escaping @Sendable (TargetGate.Status) -> Double?) -> [ExpositionPart] {
+            familyParts(FamilyName(descriptor), type: "gauge", rows: rows) { row, line in
+                if let value = value(row.status) { line(closing[0], value) }
             }
         }
+        return family(M.backoffRemaining) { $0.backoffRemaining }
+            + family(M.dailyCost) { $0.priced ? $0.spentToday : nil }
+            + family(M.budgetExhausted) { $0.hasBudget ? ($0.budgetExhausted ? 1 : 0) : nil }
+    }
+
+    private struct Row: ExposedRow {
+        var status: TargetGate.Status
+        var labels: [UInt8]
     }
 }

@@ -48,20 +48,27 @@ final class OutcomeCounters: Sendable {
         table.withLockedValue { $0.update(key, adding: { zeros }) { $0[family][index] += 1 } }
     }
 
-    /// The families in the text format, each with all its series.
-    func write(into buffer: inout ByteBuffer) {
+    /// The families in the text format, in parts, with all their series' counts of now.
+    func parts() -> [ExpositionPart] {
         let rows = table.withLockedValue { $0.rows }
-        for (number, family) in families.enumerated() {
+        return families.indices.flatMap { number in
+            let family = families[number]
             let members = rows.indices.filter { family.transport == nil || rows[$0].key.transport == family.transport }
-            guard !members.isEmpty else { continue }
-            buffer.writeFamilyHeader(family.name, help: family.help, type: "counter")
-            let pieces = rendered[number]
-            let name = pieces[0]
-            for row in members {
-                rows[row].labels.withUnsafeBytes { labels in
-                    for (value, count) in rows[row].value[number].enumerated() {
-                        buffer.writeSampleLine(name, labels, pieces[value + 1], count)
-                    }
+            return familyParts(FamilyName(name: family.name, help: family.help), type: "counter", rows: members.count,
+                               linesPerRow: family.values.count) { range, buffer in
+                self.write(family: number, of: rows, members[range], into: &buffer)
+            }
+        }
+    }
+
+    private func write(family number: Int, of rows: [SeriesTable<[[UInt64]]>.Row], _ members: ArraySlice<Int>,
+                       into buffer: inout ByteBuffer) {
+        let pieces = rendered[number]
+        let name = pieces[0]
+        for row in members {
+            rows[row].labels.withUnsafeBytes { labels in
+                for (value, count) in rows[row].value[number].enumerated() {
+                    buffer.writeSampleLine(name, labels, pieces[value + 1], count)
                 }
             }
         }

@@ -33,9 +33,9 @@ public final class ProbeMetrics: Sendable {
     private let statistics: WindowedStatistics?
     /// The statistics of each window written as gauges.
     private let windowGauges: [SampleSummary.Stat]
-    /// Held by each scrape and by a reload's swap of series, so that they take turns; it keeps the size of
-    /// the last exposition, for which the next buffer is reserved at once instead of grown page by page.
-    private let scrapes = NIOLockedValueBox(16 << 10)
+    private let windowExposition = WindowGaugeExposition()
+    /// Held while a scrape reads the values and while a reload swaps series, so that they take turns.
+    private let scrapes = NIOLock()
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), gates: TargetGates? = nil,
                 statistics: WindowedStatistics? = nil, histograms: HistogramSet = HistogramSet(),
@@ -67,7 +67,7 @@ public final class ProbeMetrics: Sendable {
     /// Swaps the series after a reload: `change` (dropping the old series' statistics) and the removal and
     /// registration happen between two scrapes, never during one.
     public func replace(_ old: [SeriesKey], with new: [SeriesKey], while change: () -> Void = {}) {
-        scrapes.withLockedValue { _ in
+        scrapes.withLock {
             change()
             for key in old where !new.contains(key) { forget(key) }
             for key in new { register(key) }
@@ -79,6 +79,7 @@ public final class ProbeMetrics: Sendable {
         outcomes.forget(key)
         values.forget(key)
         seriesHistograms.forget(key)
+        windowExposition.forget(key)
         for resource in ["requests", "tokens"] {
             let labels = Self.targetLabels(key) + [("resource", resource)]
             registry.unregisterGauge(registry.makeGauge(descriptor: M.rateLimitRemaining, labels: labels))
@@ -137,22 +138,27 @@ public final class ProbeMetrics: Sendable {
         }
     }
 
-    /// Every series in the Prometheus text exposition format: the registry's, then those the sidecar keeps
-    /// itself, with the gates' and windows' gauges read just now.
-    public func exposition() -> ByteBuffer {
-        scrapes.withLockedValue { lastSize in
+    /// Every series in the Prometheus text exposition format, in parts to write one after another: the
+    /// registry's, then those the sidecar keeps itself, with the gates' and windows' gauges. Every value is
+    /// read now, between two reloads.
+    func expositionParts() -> [ExpositionPart] {
+        scrapes.withLock {
             var registered: [UInt8] = []
             registry.emit(into: &registered)
-            var buffer = ByteBufferAllocator().buffer(capacity: lastSize + lastSize / 8)
-            if buffer.capacity >= 4 << 20 { buffer.withUnsafeMutableWritableBytes { AllocatorTuning.adviseHugePages($0) } }
-            buffer.writeBytes(registered)
-            outcomes.write(into: &buffer)
-            values.write(into: &buffer)
-            seriesHistograms.write(into: &buffer)
-            if let gates { GateGaugeExposition.write(gates.all().map { $0.status() }, into: &buffer) }
-            if let statistics { WindowGaugeExposition.write(statistics.snapshots(), stats: windowGauges, into: &buffer) }
-            lastSize = buffer.readableBytes
-            return buffer
+            var parts: [ExpositionPart] = [{ [registered] buffer in buffer.writeBytes(registered) }]
+            parts += outcomes.parts()
+            parts += values.parts()
+            parts += seriesHistograms.parts()
+            if let gates { parts += GateGaugeExposition.parts(gates.all().map { $0.status() }) }
+            if let statistics { parts += windowExposition.parts(statistics.snapshots(), stats: windowGauges) }
+            return parts
         }
+    }
+
+    /// The whole exposition in one buffer.
+    public func exposition() -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: 16 << 10)
+        buffer.write(expositionParts())
+        return buffer
     }
 }

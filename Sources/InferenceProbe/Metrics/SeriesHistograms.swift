@@ -72,29 +72,33 @@ final class SeriesHistograms: Sendable {
         table.withLockedValue { $0.remove(key) }
     }
 
-    /// Every family with the series that have observations, in the text format.
-    func write(into buffer: inout ByteBuffer) {
+    /// Every family in the text format, in parts, with the series that have observations now.
+    func parts() -> [ExpositionPart] {
         let rows = table.withLockedValue { $0.rows }
-        for (number, family) in families.enumerated() {
-            let pieces = family.rendered
-            let (bucketName, sumName, countName, close) = (pieces[0], pieces[1], pieces[2], pieces[3])
-            var wroteHeader = false
-            for row in rows.indices {
-                let total = rows[row].value.counts[number].reduce(0, +)
-                guard total > 0 else { continue }
-                if !wroteHeader {
-                    buffer.writeFamilyHeader(family.name, help: family.help, type: "histogram")
-                    wroteHeader = true
+        return families.indices.flatMap { number in
+            let family = families[number]
+            let members = rows.indices.filter { rows[$0].value.counts[number].contains { $0 > 0 } }
+            return familyParts(FamilyName(name: family.name, help: family.help), type: "histogram", rows: members.count,
+                               linesPerRow: family.bounds.count + 3) { range, buffer in
+                self.write(family: number, of: rows, members[range], into: &buffer)
+            }
+        }
+    }
+
+    private func write(family number: Int, of rows: [SeriesTable<Series>.Row], _ members: ArraySlice<Int>,
+                       into buffer: inout ByteBuffer) {
+        let pieces = families[number].rendered
+        let (bucketName, sumName, countName, close) = (pieces[0], pieces[1], pieces[2], pieces[3])
+        for row in members {
+            let total = rows[row].value.counts[number].reduce(0, +)
+            rows[row].labels.withUnsafeBytes { labels in
+                var cumulative: UInt64 = 0
+                for (bucket, count) in rows[row].value.counts[number].enumerated() {
+                    cumulative += count
+                    buffer.writeSampleLine(bucketName, labels, pieces[bucket + 4], cumulative)
                 }
-                rows[row].labels.withUnsafeBytes { labels in
-                    var cumulative: UInt64 = 0
-                    for (bucket, count) in rows[row].value.counts[number].enumerated() {
-                        cumulative += count
-                        buffer.writeSampleLine(bucketName, labels, pieces[bucket + 4], cumulative)
-                    }
-                    buffer.writeSampleLine(sumName, labels, close, rows[row].value.sums[number])
-                    buffer.writeSampleLine(countName, labels, close, total)
-                }
+                buffer.writeSampleLine(sumName, labels, close, rows[row].value.sums[number])
+                buffer.writeSampleLine(countName, labels, close, total)
             }
         }
     }

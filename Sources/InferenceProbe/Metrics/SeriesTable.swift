@@ -1,7 +1,7 @@
 /// Per-series values kept by the sidecar for its exposition (outcome counters, histograms), in the order
 /// the series came, each with its label set rendered once for the text format.
 struct SeriesTable<Value: Sendable>: Sendable {
-    struct Row: Sendable {
+    struct Row: ExposedRow {
         var key: SeriesKey
         var labels: [UInt8]
         var value: Value

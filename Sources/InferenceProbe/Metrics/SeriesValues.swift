@@ -38,29 +38,27 @@ final class SeriesValues: Sendable {
         table.withLockedValue { $0.update(key, adding: { Values() }, change) }
     }
 
-    /// The families in the text format, each with the series that have a value.
-    func write(into buffer: inout ByteBuffer) {
+    /// The families in the text format, in parts, with the series that have a value now.
+    func parts() -> [ExpositionPart] {
         let rows = table.withLockedValue { $0.rows }
-        let noPhase = closings[0]
-        buffer.writeFamily(M.outputTokens, type: "counter", rows: rows, labels: \.labels) { row, line in
-            line(noPhase, Double(row.value.outputTokens))
-        }
-        buffer.writeFamily(M.inputTokens, type: "counter", rows: rows, labels: \.labels) { row, line in
-            line(noPhase, Double(row.value.inputTokens))
-        }
-        buffer.writeFamily(M.cost, type: "counter", rows: rows, labels: \.labels) { row, line in
-            if let cost = row.value.cost { line(noPhase, cost) }
-        }
-        buffer.writeFamily(M.lastSuccess, type: "gauge", rows: rows, labels: \.labels) { row, line in
-            if let success = row.value.lastSuccess { line(noPhase, success) }
-        }
-        buffer.writeFamily(M.lastTimestamp, type: "gauge", rows: rows, labels: \.labels) { row, line in
-            if let timestamp = row.value.lastTimestamp { line(noPhase, timestamp) }
-        }
-        buffer.writeFamily(M.connectionPhase, type: "gauge", rows: rows, labels: \.labels) { row, line in
-            for (number, seconds) in row.value.phases.enumerated() {
-                if let seconds { line(closings[number + 1], seconds) }
+        let closings = closings
+        /// One family: `value` gives a row's value, if it has one.
+        func family(_ descriptor: MetricNameDescriptor, _ type: String,
+                    _ value: @escaping @Sendable (Values) -> Double?) -> [ExpositionPart] {
+            familyParts(FamilyName(descriptor), type: type, rows: rows) { row, line in
+                if let value = value(row.value) { line(closings[0], value) }
             }
         }
+        return family(M.outputTokens, "counter") { Double($0.outputTokens) }
+            + family(M.inputTokens, "counter") { Double($0.inputTokens) }
+            + family(M.cost, "counter") { $0.cost }
+            + family(M.lastSuccess, "gauge") { $0.lastSuccess }
+            + family(M.lastTimestamp, "gauge") { $0.lastTimestamp }
+            + familyParts(FamilyName(M.connectionPhase), type: "gauge", rows: rows,
+                          linesPerRow: ConnectionPhase.names.count) { row, line in
+                for (number, seconds) in row.value.phases.enumerated() {
+                    if let seconds { line(closings[number + 1], seconds) }
+                }
+            }
     }
 }

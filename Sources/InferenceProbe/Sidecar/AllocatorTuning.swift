@@ -9,12 +9,4 @@ public enum AllocatorTuning {
     public static func returnLargeBuffersToTheSystem() {
         _ = inference_probe_set_mmap_threshold(256 << 10)
     }
-
-    /// Backs a large buffer about to be written through with transparent huge pages where the system allows
-    /// them (`madvise`): a fleet's exposition, tens of MB written once per scrape, otherwise takes a page
-    /// fault every 4 KiB, a fifth of the scrape's time.
-    public static func adviseHugePages(_ bytes: UnsafeMutableRawBufferPointer) {
-        guard let start = bytes.baseAddress else { return }
-        _ = inference_probe_advise_huge_pages(start, bytes.count)
-    }
 }
