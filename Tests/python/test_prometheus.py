@@ -11,7 +11,7 @@ import urllib.parse
 import pytest
 import yaml
 
-from conftest import ROOT, Process, free_port, http_get
+from conftest import ROOT, Process, free_port, http_get, total
 
 PROMTOOL = shutil.which("promtool")
 PROMETHEUS = shutil.which("prometheus")
@@ -151,6 +151,60 @@ def test_metrics_are_gzipped_when_the_scraper_asks(demo):
     assert names(unzipped) <= names(plain) and len(names(unzipped)) > 20  # the later scrape may have more
     assert len(compressed) * 5 < len(unzipped), (len(compressed), len(unzipped))
     check = subprocess.run([require(PROMTOOL), "check", "metrics"], input=unzipped, capture_output=True, text=True)
+    assert check.returncode == 0 and not check.stdout.strip(), check.stdout + check.stderr
+
+
+def test_a_large_exposition_is_the_same_in_every_encoding(binary, tmp_path):
+    """A scrape is sent while it is written, in chunks of about 128 KiB, each converted and gzipped on its
+    own: an exposition of several chunks must hold the same lines plain, gzipped and as OpenMetrics, and
+    pass promtool and the strict OpenMetrics parser."""
+    import gzip
+    import urllib.request
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+    port, closed = free_port(), free_port()
+    lines = ["global:", "  interval: 1h", "  connect_timeout: 1s", "targets:"]
+    for i in range(40):  # 120 series, all probed within a few seconds of the start, then not for an hour
+        lines += [f"  - name: t{i:03d}", f"    base_url: http://127.0.0.1:{closed}/v1", f"    model: m{i}",
+                  "    transports: [http, http_sse, websocket]"]
+    config = tmp_path / "fleet.yml"
+    config.write_text("\n".join(lines) + "\n")
+    proc = Process([binary, "run", "--config.file", str(config), "--web.listen-address", f"127.0.0.1:{port}"])
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        plain = ""
+        while time.monotonic() < deadline:
+            try:
+                plain = http_get(f"{base}/metrics")[1]
+            except OSError:
+                plain = ""
+            if total(plain, "inference_probe_probes_total") == 120:
+                break
+            time.sleep(0.5)
+        assert total(plain, "inference_probe_probes_total") == 120, plain[-2000:]
+
+        def scrape(headers):
+            with urllib.request.urlopen(urllib.request.Request(f"{base}/metrics", headers=headers), timeout=10) as response:
+                return response.headers, response.read()
+        headers, body = scrape({})
+        plain = body.decode()
+        assert headers.get("Content-Encoding") is None
+        headers, body = scrape({"Accept-Encoding": "gzip"})
+        assert headers["Content-Encoding"] == "gzip"
+        gzipped = gzip.decompress(body).decode()
+        headers, body = scrape({"Accept-Encoding": "gzip", "Accept": "application/openmetrics-text;version=1.0.0"})
+        assert headers["Content-Encoding"] == "gzip" and headers["Content-Type"].startswith("application/openmetrics-text")
+        openmetrics = gzip.decompress(body).decode()
+    finally:
+        proc.stop()
+    assert len(plain) > 3 * 128 * 1024, len(plain)  # several chunks
+    assert gzipped == plain
+    assert openmetrics.endswith("\n# EOF\n") and openmetrics.count("# EOF") == 1
+    samples = lambda text: [line for line in text.splitlines() if line and line[0] != "#"]
+    assert samples(openmetrics) == samples(plain)
+    families = {family.name: family for family in text_string_to_metric_families(openmetrics)}
+    assert families["inference_probe_probes"].type == "counter"
+    check = subprocess.run([require(PROMTOOL), "check", "metrics"], input=plain, capture_output=True, text=True)
     assert check.returncode == 0 and not check.stdout.strip(), check.stdout + check.stderr
 
 
