@@ -175,6 +175,15 @@ func familyParts<Row: ExposedRow>(
     }
 }
 
+/// One family of at most one line per row, its label set ended by `closing` (`} `): `value` gives a row's
+/// value, or nil for no line.
+func familyParts<Row: ExposedRow>(_ family: FamilyName, type: String, rows: [Row], closing: RenderedBytes,
+                                  _ value: @escaping @Sendable (Row) -> Double?) -> [ExpositionPart] {
+    familyParts(family, type: type, rows: rows) { row, line in
+        if let value = value(row) { line(closing[0], value) }
+    }
+}
+
 /// A family's name and help, as a part of the exposition keeps them (swift-prometheus's descriptor computes
 /// its name at every call, and is not `Sendable`).
 struct FamilyName: Sendable {

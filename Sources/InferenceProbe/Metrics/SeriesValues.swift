@@ -42,18 +42,11 @@ final class SeriesValues: Sendable {
     func parts() -> [ExpositionPart] {
         let rows = table.withLockedValue { $0.rows }
         let closings = closings
-        /// One family: `value` gives a row's value, if it has one.
-        func family(_ descriptor: MetricNameDescriptor, _ type: String,
-                    _ value: @escaping @Sendable (Values) -> Double?) -> [ExpositionPart] {
-            familyParts(FamilyName(descriptor), type: type, rows: rows) { row, line in
-                if let value = value(row.value) { line(closings[0], value) }
-            }
-        }
-        return family(M.outputTokens, "counter") { Double($0.outputTokens) }
-            + family(M.inputTokens, "counter") { Double($0.inputTokens) }
-            + family(M.cost, "counter") { $0.cost }
-            + family(M.lastSuccess, "gauge") { $0.lastSuccess }
-            + family(M.lastTimestamp, "gauge") { $0.lastTimestamp }
+        return familyParts(FamilyName(M.outputTokens), type: "counter", rows: rows, closing: closings) { Double($0.value.outputTokens) }
+            + familyParts(FamilyName(M.inputTokens), type: "counter", rows: rows, closing: closings) { Double($0.value.inputTokens) }
+            + familyParts(FamilyName(M.cost), type: "counter", rows: rows, closing: closings) { $0.value.cost }
+            + familyParts(FamilyName(M.lastSuccess), type: "gauge", rows: rows, closing: closings) { $0.value.lastSuccess }
+            + familyParts(FamilyName(M.lastTimestamp), type: "gauge", rows: rows, closing: closings) { $0.value.lastTimestamp }
             + familyParts(FamilyName(M.connectionPhase), type: "gauge", rows: rows,
                           linesPerRow: ConnectionPhase.names.count) { row, line in
                 for (number, seconds) in row.value.phases.enumerated() {
