@@ -33,7 +33,6 @@ public final class ProbeMetrics: Sendable {
     private let statistics: WindowedStatistics?
     /// The statistics of each window written as gauges.
     private let windowGauges: [SampleSummary.Stat]
-    private let windowExposition = WindowGaugeExposition()
     /// Held while a scrape reads the values and while a reload swaps series, so that they take turns.
     private let scrapes = NIOLock()
 
@@ -79,7 +78,6 @@ public final class ProbeMetrics: Sendable {
         outcomes.forget(key)
         values.forget(key)
         seriesHistograms.forget(key)
-        windowExposition.forget(key)
         for resource in ["requests", "tokens"] {
             let labels = Self.targetLabels(key) + [("resource", resource)]
             registry.unregisterGauge(registry.makeGauge(descriptor: M.rateLimitRemaining, labels: labels))
@@ -150,7 +148,9 @@ public final class ProbeMetrics: Sendable {
             parts += values.parts()
             parts += seriesHistograms.parts()
             if let gates { parts += GateGaugeExposition.parts(gates.all().map { $0.status() }) }
-            if let statistics { parts += windowExposition.parts(statistics.snapshots(), stats: windowGauges) }
+            if let statistics {
+                parts += WindowGaugeExposition.parts(statistics.snapshots(), labelSets: values.labelSets(), stats: windowGauges)
+            }
             return parts
         }
     }

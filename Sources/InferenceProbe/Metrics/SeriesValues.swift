@@ -38,6 +38,12 @@ final class SeriesValues: Sendable {
         table.withLockedValue { $0.update(key, adding: { Values() }, change) }
     }
 
+    /// Each series' label set, as its rows are written with.
+    func labelSets() -> [SeriesKey: [UInt8]] {
+        let rows = table.withLockedValue { $0.rows }
+        return Dictionary(rows.map { ($0.key, $0.labels) }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// The families in the text format, in parts, with the series that have a value now.
     func parts() -> [ExpositionPart] {
         let rows = table.withLockedValue { $0.rows }

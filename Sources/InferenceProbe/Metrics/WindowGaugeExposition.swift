@@ -1,4 +1,3 @@
-import NIOConcurrencyHelpers
 import NIOCore
 import Prometheus
 
@@ -7,39 +6,30 @@ import Prometheus
 /// and series), and a registry would have to create, update and remove each one: swift-prometheus copies
 /// a family's dictionary whenever one is added or removed, which made a scrape of 300 targets take seconds.
 /// A figure without samples in a window is absent, not a stale value.
-/// The label sets of the series are kept from one scrape to the next (`forget` drops one).
-final class WindowGaugeExposition: Sendable {
+enum WindowGaugeExposition {
     typealias Snapshots = [(key: SeriesKey, windows: [(window: Duration, snapshot: WindowSnapshot)])]
     private typealias M = MetricCatalog
-    /// Each series' label set, rendered at its first scrape.
-    private let labels = NIOLockedValueBox<[SeriesKey: [UInt8]]>([:])
-
-    func forget(_ key: SeriesKey) {
-        _ = labels.withLockedValue { $0.removeValue(forKey: key) }
-    }
-
-    /// Each window's probes and availability, and `stats` of each figure, in parts.
-    func parts(_ snapshots: Snapshots, stats: [SampleSummary.Stat] = SampleSummary.Stat.allCases) -> [ExpositionPart] {
+    /// Each window's probes and availability, and `stats` of each figure, in parts; a series' label set is
+    /// taken from `labelSets` (those the other per-series families are written with), or rendered.
+    static func parts(_ snapshots: Snapshots, labelSets: [SeriesKey: [UInt8]],
+                      stats: [SampleSummary.Stat] = SampleSummary.Stat.allCases) -> [ExpositionPart] {
         guard !snapshots.isEmpty else { return [] }
         // The windows, each with its closings: `,window="5m"} `, then `,window="5m",stat="p50"} ` for each statistic.
         var windowNumbers: [Duration: Int] = [:]
         var closings: [RenderedBytes] = []
         var rows: [Row] = []
         rows.reserveCapacity(snapshots.count * (snapshots.first?.windows.count ?? 0))
-        labels.withLockedValue { labels in
-            for series in snapshots.indices {  // by index: a series copied out is retained
-                let key = snapshots[series].key
-                let seriesLabels = labels[key] ?? exposedLabelBytes(key.labels)
-                labels[key] = seriesLabels
-                for (window, snapshot) in snapshots[series].windows {
-                    let number = windowNumbers[window] ?? closings.count
-                    if number == closings.count {
-                        windowNumbers[window] = number
-                        let label = ",window=\"\(WindowedStatistics.label(window))\""
-                        closings.append(RenderedBytes([label + "} "] + stats.map { label + ",stat=\"\($0.rawValue)\"} " }))
-                    }
-                    rows.append(Row(snapshot: snapshot, labels: seriesLabels, window: number))
+        for series in snapshots.indices {  // by index: a series copied out is retained
+            let key = snapshots[series].key
+            let seriesLabels = labelSets[key] ?? exposedLabelBytes(key.labels)
+            for (window, snapshot) in snapshots[series].windows {
+                let number = windowNumbers[window] ?? closings.count
+                if number == closings.count {
+                    windowNumbers[window] = number
+                    let label = ",window=\"\(WindowedStatistics.label(window))\""
+                    closings.append(RenderedBytes([label + "} "] + stats.map { label + ",stat=\"\($0.rawValue)\"} " }))
                 }
+                rows.append(Row(snapshot: snapshot, labels: seriesLabels, window: number))
             }
         }
         let counts = familyParts(FamilyName(M.windowProbes), type: "gauge", rows: rows) { [closings] row, line in
