@@ -236,6 +236,32 @@ struct ConfigLoaderTests {
         #expect(tokens.key == "targets[0].max_tokens")
     }
 
+    /// Booleans and numbers are read from unquoted scalars as YAML writes them, not by Yams' resolver.
+    @Test func yamlBooleansAndNumbers() throws {
+        let config = try parse("""
+            targets:
+              - {name: a, base_url: "http://h/v1", model: m, transports: [http], nonce: yes, max_tokens: 1_000,
+                 pricing: {input_per_million: 2.5e-1, output_per_million: 0}, tls: {insecure_skip_verify: On}}
+              - {name: b, base_url: "http://h/v1", model: m, transports: [http], nonce: FALSE, daily_budget: .5,
+                 pricing: {input_per_million: 1, output_per_million: +2}}
+            """)
+        #expect(config.targets[0].settings.nonce && config.targets[0].settings.maxTokens == 1000)
+        #expect(config.targets[0].pricing == Pricing(inputPerMillion: 0.25, outputPerMillion: 0))
+        #expect(config.targets[0].tls.insecureSkipVerify && !config.targets[1].settings.nonce)
+        #expect(config.targets[1].dailyBudget == 0.5 && config.targets[1].pricing?.outputPerMillion == 2)
+        for (setting, key, reason) in [
+            (#"nonce: "true""#, "nonce", "true or false"), ("nonce: 1", "nonce", "true or false"),
+            ("max_tokens: 1.5", "max_tokens", "positive whole number"), (#"max_tokens: "5""#, "max_tokens", "positive whole number"),
+            ("daily_budget: .inf, pricing: {input_per_million: 1, output_per_million: 1}", "daily_budget", "greater than 0"),
+            ("pricing: {input_per_million: ten, output_per_million: 1}", "pricing.input_per_million", "zero or more"),
+        ] {
+            let error = try #require(configError("""
+                targets: [{name: a, base_url: "http://h/v1", model: m, transports: [http], \(setting)}]
+                """), "\(setting)")
+            #expect(error.key == "targets[0].\(key)" && error.reason.contains(reason), "\(setting): \(error)")
+        }
+    }
+
     @Test func duplicateNamesAndEmptyLists() throws {
         let duplicate = try #require(configError("""
             targets:

@@ -201,7 +201,7 @@ public enum ConfigLoader {
             guard let value = keys[key] else {
                 throw ConfigError(file: node.file, key: "\(node.path).\(key)", line: node.line, reason: "missing")
             }
-            guard let number = value.node.float, number.isFinite, number >= 0 else {
+            guard let number = value.number, number.isFinite, number >= 0 else {
                 throw value.error("must be a price of zero or more dollars per million tokens")
             }
             return number

@@ -11,7 +11,11 @@ struct YAMLConfigNode {
     /// The root node of a YAML document; a syntax error names the line and column.
     static func document(_ yaml: String, file: String, whenEmpty: String) throws(ConfigError) -> YAMLConfigNode {
         do {
-            guard let node = try Yams.compose(yaml: yaml) else { throw ConfigError(file: file, key: "", reason: whenEmpty) }
+            // Yams' default resolver tags every scalar with Foundation's regular expressions (on ICU), which
+            // costs a sidecar about 1 MB of resident memory for good; booleans and numbers are read below.
+            guard let node = try Yams.compose(yaml: yaml, .basic) else {
+                throw ConfigError(file: file, key: "", reason: whenEmpty)
+            }
             return YAMLConfigNode(node: node, file: file, path: "")
         } catch let error as ConfigError {
             throw error
@@ -71,14 +75,31 @@ struct YAMLConfigNode {
         return name
     }
 
+    /// The text of an unquoted scalar: YAML's booleans and numbers (a quoted `"true"` is a string).
+    private var plainScalar: String? {
+        guard let scalar = node.scalar, scalar.style == .plain else { return nil }
+        return scalar.string
+    }
+
+    /// `true` or `false` (and YAML 1.1's `yes`, `no`, `on`, `off`), in any case.
     func bool() throws(ConfigError) -> Bool {
-        guard let value = node.bool else { throw error("must be true or false") }
-        return value
+        switch plainScalar?.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw error("must be true or false")
+        }
     }
 
     func positiveInt() throws(ConfigError) -> Int {
-        guard let value = node.int, value > 0 else { throw error("must be a positive whole number") }
+        guard let text = plainScalar, let value = Int(text.filter { $0 != "_" }), value > 0 else {
+            throw error("must be a positive whole number")
+        }
         return value
+    }
+
+    /// A number (`1`, `0.15`, `2.5e-3`, `1_000`), or nil if the node is not one.
+    var number: Double? {
+        plainScalar.flatMap { Double($0.filter { $0 != "_" }) }
     }
 
     func positiveDuration() throws(ConfigError) -> Duration {
@@ -100,7 +121,7 @@ struct YAMLConfigNode {
 
     /// A number greater than zero (prices, budgets).
     func positiveNumber() throws(ConfigError) -> Double {
-        guard let value = node.float, value.isFinite, value > 0 else { throw error("must be a number greater than 0") }
+        guard let value = number, value.isFinite, value > 0 else { throw error("must be a number greater than 0") }
         return value
     }
 }
