@@ -23,10 +23,11 @@ enum OpenMetricsText {
     /// The line that ends an OpenMetrics exposition.
     static let end = "# EOF\n"
 
-    /// Rewrites the `# HELP` and `# TYPE` lines of the exposition or a run of it (one that holds each of its
-    /// families' headers whole; `end` is not added); the sample lines between them are copied as they are, in
-    /// runs (a fleet's exposition is hundreds of thousands of sample lines and a few dozen comments).
-    static func convert(_ exposition: ByteBuffer) -> ByteBuffer {
+    /// Writes into `output` the exposition or a run of it (one that holds each of its families' headers whole;
+    /// `end` is not added) with its `# HELP` and `# TYPE` lines rewritten; the sample lines between them are
+    /// copied as they are, in runs (a fleet's exposition is hundreds of thousands of sample lines and a few
+    /// dozen comments).
+    static func convert(_ exposition: ByteBuffer, into output: inout ByteBuffer) {
         exposition.withUnsafeReadableBytes { text in
             let comments = commentLines(text)
             func line(_ range: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: text[range]), as: UTF8.self) }
@@ -35,7 +36,7 @@ enum OpenMetricsText {
                 let words = line(range).split(separator: " ")
                 return words.count == 4 && words[1] == "TYPE" && words[3] == "counter" ? words[2] : nil
             })
-            var output = ByteBufferAllocator().buffer(capacity: text.count + 16)
+            output.reserveCapacity(minimumWritableBytes: text.count + 16)
             var copied = 0
             for range in comments {
                 output.writeBytes(UnsafeRawBufferPointer(rebasing: text[copied..<range.lowerBound]))
@@ -55,7 +56,6 @@ enum OpenMetricsText {
             }
             output.writeBytes(UnsafeRawBufferPointer(rebasing: text[copied...]))
             if let last = text.last, last != UInt8(ascii: "\n") { output.writeString("\n") }
-            return output
         }
     }
 
