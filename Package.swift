@@ -10,7 +10,7 @@ let strict: [SwiftSetting] = [
 /// (no 3 MB of relocations applied, and dirtied, at every start), exporting no symbols (the static
 /// standard library asks for `-export-dynamic`, a 1 MB dynamic symbol table nothing here looks up), by the
 /// toolchain's lld, and with the functions the sidecar runs laid out first (`link-order.txt`, written by
-/// `Benchmarks/link-order`), so that they share few pages. Idle RSS 34 -> 28 -> 23 MB; see README,
+/// `Benchmarks/link-order`), so that they share few pages. Idle RSS 34 -> 28 -> 22 MB; see README,
 /// Benchmarks. SwiftPM does not see the order file as an input: after changing it, delete the binary to relink.
 let releaseLinking: [LinkerSetting] = [
     .unsafeFlags(["-use-ld=lld", "-Xclang-linker", "-no-pie", "-Xlinker", "--no-export-dynamic",
