@@ -90,16 +90,19 @@ struct YAMLConfigNode {
         }
     }
 
+    /// An unquoted scalar's text without YAML's digit separators (`1_000`), to be read as a number.
+    private var plainDigits: String? {
+        plainScalar.map { $0.filter { $0 != "_" } }
+    }
+
     func positiveInt() throws(ConfigError) -> Int {
-        guard let text = plainScalar, let value = Int(text.filter { $0 != "_" }), value > 0 else {
-            throw error("must be a positive whole number")
-        }
+        guard let value = plainDigits.flatMap({ Int($0) }), value > 0 else { throw error("must be a positive whole number") }
         return value
     }
 
     /// A number (`1`, `0.15`, `2.5e-3`, `1_000`), or nil if the node is not one.
     var number: Double? {
-        plainScalar.flatMap { Double($0.filter { $0 != "_" }) }
+        plainDigits.flatMap { Double($0) }
     }
 
     func positiveDuration() throws(ConfigError) -> Duration {
