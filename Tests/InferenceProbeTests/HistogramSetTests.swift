@@ -36,6 +36,7 @@ struct HistogramSetTests {
         ("statistics:\n  gauges: [mean, p95]", "statistics.gauges[1]", "unknown statistic 'p95'"),
         ("statistics:\n  gauges: [p50, p50]", "statistics.gauges[1]", "listed twice"),
         ("statistics:\n  gauges: some", "statistics.gauges", "true or false"),
+        ("metrics:\n  outcome_counters: seen", "metrics.outcome_counters", "expected all or observed"),
     ])
     func badHistogramSettingsNameTheKey(yaml: String, key: String, reason: String) {
         do {
@@ -69,6 +70,36 @@ struct HistogramSetTests {
         let stats = Set(SampleSummary.Stat.allCases.filter { stat in lines.contains { $0.contains("stat=\"\(stat.rawValue)\"") } })
         #expect(stats == [.mean, .p99])
         #expect(text.contains("inference_probe_window_availability_ratio{"))
+    }
+
+    /// `metrics.outcome_counters: observed` writes only the counts above 0, and no family without one;
+    /// by default every outcome and reason of a series is written from 0.
+    @Test func observedOutcomeCountersLeaveZerosOut() throws {
+        #expect(try ConfigLoader.parse(targets, file: "probe.yml").outcomeCounters == .all)
+        let observed = try ConfigLoader.parse("metrics:\n  outcome_counters: observed\n" + targets, file: "probe.yml")
+        #expect(observed.outcomeCounters == .observed)
+
+        let key = SeriesKey(target: "t", model: "m", transport: "websocket")
+        let idle = SeriesKey(target: "u", model: "m", transport: "http")
+        var result = ProbeResult(key: key, timeline: ProbeTimeline(started: .now), streamed: true)
+        result.outcome = .timeout
+        func probeLines(_ lines: OutcomeCounterLines) -> (probes: [Substring], text: String) {
+            let metrics = ProbeMetrics(outcomeCounters: lines)
+            metrics.register(key)
+            metrics.register(idle)
+            metrics.record(result, ProbeMeasurement(result))
+            let text = String(buffer: metrics.exposition())
+            return (text.split(separator: "\n").filter { $0.hasPrefix("inference_probe_probes_total{") }, text)
+        }
+        let all = probeLines(.all)
+        #expect(all.probes.count == 2 * ProbeOutcome.allCases.count)
+        #expect(all.text.contains(#"inference_probe_probes_skipped_total{target="u",model="m",api="chat_completions",transport="http",reason="rate_limited"} 0"#))
+        #expect(all.text.contains("inference_probe_websocket_reconnects_total{"))
+
+        let few = probeLines(.observed)
+        #expect(few.probes == [#"inference_probe_probes_total{target="t",model="m",api="chat_completions",transport="websocket",outcome="timeout"} 1"#])
+        #expect(!few.text.contains("inference_probe_probes_skipped_total"), "no family without a count")
+        #expect(!few.text.contains("inference_probe_websocket_reconnects_total"))
     }
 
     /// A disabled histogram is absent from the exposition; a configured one has exactly its buckets.

@@ -21,6 +21,7 @@ import Yams
 ///   histograms:
 ///     time_to_first_token: [0.1, 0.25, 0.5, 1, 2.5, 5]
 ///     inter_token_jitter: false
+///   outcome_counters: observed   # only outcomes counted at least once (default all, from 0)
 /// targets:
 ///   - name: openai
 ///     base_url: https://api.openai.com/v1
@@ -86,10 +87,20 @@ public enum ConfigLoader {
             if let node = keys["gauges"] { windowGauges = try parseWindowGauges(node) }
         }
         var histograms = HistogramSet()
-        if let metrics = top["metrics"], let node = try metrics.mapping(allowed: ["histograms"])["histograms"] {
-            histograms = try parseHistograms(node)
+        var outcomeCounters = OutcomeCounterLines.all
+        if let metrics = top["metrics"] {
+            let keys = try metrics.mapping(allowed: ["histograms", "outcome_counters"])
+            if let node = keys["histograms"] { histograms = try parseHistograms(node) }
+            if let node = keys["outcome_counters"] {
+                let name = try node.string()
+                guard let lines = OutcomeCounterLines(rawValue: name) else {
+                    throw node.error("unknown value '\(name)' (expected all or observed)")
+                }
+                outcomeCounters = lines
+            }
         }
-        return ProbeConfig(targets: targets, windows: windows, histograms: histograms, windowGauges: windowGauges)
+        return ProbeConfig(targets: targets, windows: windows, histograms: histograms, windowGauges: windowGauges,
+                           outcomeCounters: outcomeCounters)
     }
 
     /// `statistics.gauges`: which statistics of each window are exported as gauges (`false`: none; the

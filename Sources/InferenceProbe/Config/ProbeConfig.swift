@@ -8,13 +8,16 @@ public struct ProbeConfig: Sendable {
     public var histograms: HistogramSet
     /// The statistics of each window exported as gauges (`statistics.gauges`); all by default.
     public var windowGauges: [SampleSummary.Stat]
+    /// Which outcome counters are exported (`metrics.outcome_counters`); all, from 0, by default.
+    public var outcomeCounters: OutcomeCounterLines
 
     /// 5 minutes and 1 hour.
     public static let defaultWindows: [Duration] = [.seconds(300), .seconds(3600)]
 
     public init(targets: [TargetConfig], windows: [Duration] = defaultWindows, histograms: HistogramSet = HistogramSet(),
-                windowGauges: [SampleSummary.Stat] = SampleSummary.Stat.allCases) {
+                windowGauges: [SampleSummary.Stat] = SampleSummary.Stat.allCases, outcomeCounters: OutcomeCounterLines = .all) {
         self.targets = targets
+        self.outcomeCounters = outcomeCounters
         self.windows = windows
         self.histograms = histograms
         self.windowGauges = windowGauges

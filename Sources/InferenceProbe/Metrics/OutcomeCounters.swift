@@ -2,11 +2,22 @@ import NIOConcurrencyHelpers
 import NIOCore
 import Prometheus
 
+/// Which outcome, skip-reason and reconnect-reason counters a series exports (`metrics.outcome_counters`).
+public enum OutcomeCounterLines: String, Sendable, CaseIterable {
+    /// Every value of the label, from 0: `rate()` and `increase()` count a series' first failure of a kind.
+    case all
+    /// Only the values counted at least once: a fleet's exposition loses 18 outcome lines per series that
+    /// are almost always 0, and a failure's counter appears at its first count (which `increase()` then
+    /// misses: it needs two samples of a series).
+    case observed
+}
+
 /// The per-series counters whose last label takes its values from a fixed list: probes by `outcome`,
 /// skipped probes by `reason`, WebSocket reconnects by `reason`. Each series keeps one array of counts,
-/// created with every count at 0 (so `rate()` sees the first failure), and the families are written into
-/// the exposition directly. In the registry they were 24 label sets per series, and swift-prometheus copies
-/// a family's dictionary on every one it adds or removes: 1,000 targets x 3 took minutes to start.
+/// created with every count at 0 (and exported from 0 unless `lines` is `.observed`), and the families are
+/// written into the exposition directly. In the registry they were 24 label sets per series, and
+/// swift-prometheus copies a family's dictionary on every one it adds or removes: 1,000 targets x 3 took
+/// minutes to start.
 final class OutcomeCounters: Sendable {
     /// A family: its name and help, its last label, and the values that label takes.
     struct Family: Sendable {
@@ -19,13 +30,15 @@ final class OutcomeCounters: Sendable {
     }
 
     let families: [Family]
+    /// `.observed`: counts of 0 are not written.
+    private let lines: OutcomeCounterLines
     /// For each family: its name, then `,outcome="success"} ` for each of its values.
     private let rendered: [RenderedBytes]
     /// Each series' counts, by family and value.
     private let table = NIOLockedValueBox(SeriesTable<[[UInt64]]>())
 
-    init(_ families: [Family]) {
-        self.families = families
+    init(_ families: [Family], lines: OutcomeCounterLines = .all) {
+        (self.families, self.lines) = (families, lines)
         rendered = families.map { family in
             RenderedBytes([family.name] + family.values.map { ",\(family.label)=\"\($0)\"} " })
         }
@@ -53,7 +66,10 @@ final class OutcomeCounters: Sendable {
         let rows = table.withLockedValue { $0.rows }
         return families.indices.flatMap { number in
             let family = families[number]
-            let members = rows.indices.filter { family.transport == nil || rows[$0].key.transport == family.transport }
+            let members = rows.indices.filter { row in
+                (family.transport == nil || rows[row].key.transport == family.transport)
+                    && (lines == .all || rows[row].value[number].contains { $0 > 0 })
+            }
             return familyParts(FamilyName(name: family.name, help: family.help), type: "counter", rows: members.count,
                                linesPerRow: family.values.count) { range, buffer in
                 self.write(family: number, of: rows, members[range], into: &buffer)
@@ -67,7 +83,7 @@ final class OutcomeCounters: Sendable {
         let name = pieces[0]
         for row in members {
             rows[row].labels.withUnsafeBytes { labels in
-                for (value, count) in rows[row].value[number].enumerated() {
+                for (value, count) in rows[row].value[number].enumerated() where count > 0 || lines == .all {
                     buffer.writeSampleLine(name, labels, pieces[value + 1], count)
                 }
             }

@@ -12,14 +12,7 @@ public final class ProbeMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private typealias M = MetricCatalog
     /// Probes by outcome, skipped probes by reason and reconnects by reason, per series.
-    private let outcomes = OutcomeCounters([
-        OutcomeCounters.Family(name: M.probes.name, help: M.probes.helpText ?? "", label: "outcome",
-                               values: ProbeOutcome.allCases.map(\.rawValue)),
-        OutcomeCounters.Family(name: M.probesSkipped.name, help: M.probesSkipped.helpText ?? "", label: "reason",
-                               values: SkipReason.allCases.map(\.rawValue)),
-        OutcomeCounters.Family(name: M.reconnects.name, help: M.reconnects.helpText ?? "", label: "reason",
-                               values: ReconnectReason.allCases.map(\.rawValue), transport: WebSocketProber.name),
-    ])
+    private let outcomes: OutcomeCounters
     private static let (probesFamily, skippedFamily, reconnectsFamily) = (0, 1, 2)
     /// The histograms exported, with their buckets: the lateness histogram (one, process-wide) is in the
     /// registry, the per-series ones in `seriesHistograms`.
@@ -38,8 +31,16 @@ public final class ProbeMetrics: Sendable {
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), gates: TargetGates? = nil,
                 statistics: WindowedStatistics? = nil, histograms: HistogramSet = HistogramSet(),
-                windowGauges: [SampleSummary.Stat] = SampleSummary.Stat.allCases) {
+                windowGauges: [SampleSummary.Stat] = SampleSummary.Stat.allCases, outcomeCounters: OutcomeCounterLines = .all) {
         self.registry = registry
+        outcomes = OutcomeCounters([
+            OutcomeCounters.Family(name: M.probes.name, help: M.probes.helpText ?? "", label: "outcome",
+                                   values: ProbeOutcome.allCases.map(\.rawValue)),
+            OutcomeCounters.Family(name: M.probesSkipped.name, help: M.probesSkipped.helpText ?? "", label: "reason",
+                                   values: SkipReason.allCases.map(\.rawValue)),
+            OutcomeCounters.Family(name: M.reconnects.name, help: M.reconnects.helpText ?? "", label: "reason",
+                                   values: ReconnectReason.allCases.map(\.rawValue), transport: WebSocketProber.name),
+        ], lines: outcomeCounters)
         self.gates = gates
         self.statistics = statistics
         self.windowGauges = windowGauges

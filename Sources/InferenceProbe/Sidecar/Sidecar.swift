@@ -24,7 +24,7 @@ public struct Sidecar: Sendable {
         let gates = TargetGates()
         let statistics = WindowedStatistics(windows: config.windows)
         let metrics = ProbeMetrics(gates: gates, statistics: statistics, histograms: config.histograms,
-                                   windowGauges: config.windowGauges)
+                                   windowGauges: config.windowGauges, outcomeCounters: config.outcomeCounters)
         let board = ProbeStatusBoard(keys: config.seriesKeys)
         let otlp = try options.otlp.map { try OTLPExport(settings: $0, targets: config.targets, logger: logger) }
         for key in config.seriesKeys { metrics.register(key) }
