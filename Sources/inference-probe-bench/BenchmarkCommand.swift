@@ -1,4 +1,4 @@
-/// `inference-probe-bench [overhead|memory] [flags]`: the benchmarks that print figures for the README.
+/// `inference-probe-bench [overhead|memory|scrape] [flags]`: the benchmarks that print figures for the README.
 @main
 enum BenchmarkCommand {
     static func main() async throws {
@@ -8,7 +8,8 @@ enum BenchmarkCommand {
         switch name {
         case "overhead": try await OverheadBenchmark.run(arguments)
         case "memory": try await MemoryBenchmark.run(arguments)
-        default: fatalError("unknown benchmark '\(name)' (expected overhead or memory)")
+        case "scrape": try ScrapeBenchmark.run(arguments)
+        default: fatalError("unknown benchmark '\(name)' (expected overhead, memory or scrape)")
         }
     }
 }
