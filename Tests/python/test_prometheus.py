@@ -7,11 +7,12 @@ import shutil
 import subprocess
 import time
 import urllib.parse
+import urllib.request
 
 import pytest
 import yaml
 
-from conftest import ROOT, Process, free_port, http_get, total
+from conftest import ROOT, Process, free_port, http_get, samples, total
 
 PROMTOOL = shutil.which("promtool")
 PROMETHEUS = shutil.which("prometheus")
@@ -207,6 +208,64 @@ def test_a_large_exposition_is_the_same_in_every_encoding(binary, simulator, tmp
     assert families["inference_probe_probes"].type == "counter"
     check = subprocess.run([require(PROMTOOL), "check", "metrics"], input=plain, capture_output=True, text=True)
     assert check.returncode == 0 and not check.stdout.strip(), check.stdout + check.stderr
+
+
+def test_the_readmes_trimmed_fleet_set_exports_what_it_says(binary, simulator, tmp_path):
+    """The trimmed metric set the README gives a fleet ("Fleet scale"), as written there: the histograms it
+    keeps with its buckets and no other, only the outcome counters that counted, one window with its median
+    and p99; the exposition passes promtool and the strict OpenMetrics parser."""
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"A fleet trims its exposition.*?```yaml\n(.*?)```", readme, re.S).group(1)
+    settings = yaml.safe_load(block)
+    lines = [block.rstrip("\n"), "global:", "  interval: 1h", "targets:"]
+    for i in range(3):
+        lines += [f"  - name: t{i}", f"    base_url: {simulator}", f"    model: m{i}", "    api_key_env: SIM_KEY",
+                  "    transports: [http, http_sse, websocket]"]
+    config = tmp_path / "fleet.yml"
+    config.write_text("\n".join(lines) + "\n")
+    port = free_port()
+    proc = Process([binary, "run", "--config.file", str(config), "--web.listen-address", f"127.0.0.1:{port}"],
+                   env={"SIM_KEY": "sk-test-simulator"})
+    try:
+        deadline = time.monotonic() + 60
+        plain = ""
+        while time.monotonic() < deadline:
+            try:
+                plain = http_get(f"http://127.0.0.1:{port}/metrics", timeout=10)[1]
+            except OSError:
+                plain = ""
+            if total(plain, "inference_probe_probes_total") == 9:
+                break
+            time.sleep(0.5)
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics",
+                                         headers={"Accept": "application/openmetrics-text;version=1.0.0"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            openmetrics = response.read().decode()
+    finally:
+        proc.stop()
+
+    assert settings["metrics"]["outcome_counters"] == "observed"
+    probes = samples(plain, "inference_probe_probes_total")
+    assert [labels["outcome"] for labels, _ in probes] == ["success"] * 9, plain[-3000:]
+    assert "inference_probe_probes_skipped_total" not in plain
+    assert "inference_probe_websocket_reconnects_total" not in plain
+    kept = {name: bounds for name, bounds in settings["metrics"]["histograms"].items() if bounds is not False}
+    assert set(kept) == {"time_to_first_token", "request_duration"}
+    for name, bounds in kept.items():
+        buckets = samples(plain, f"inference_probe_{name}_seconds_bucket", target="t0", transport="http_sse")
+        assert [float(labels["le"]) for labels, _ in buckets] == [float(b) for b in bounds] + [float("inf")], name
+    for name in ("connection_setup", "time_to_first_byte", "inter_token_latency", "inter_token_jitter",
+                 "websocket_ping_rtt"):
+        assert f"inference_probe_{name}_seconds_bucket" not in plain
+    assert "inference_probe_output_tokens_per_second_bucket" not in plain
+    window = samples(plain, "inference_probe_window_time_to_first_token_seconds")
+    assert {(labels["window"], labels["stat"]) for labels, _ in window} == {("5m", "p50"), ("5m", "p99")}
+
+    check = subprocess.run([require(PROMTOOL), "check", "metrics"], input=plain, capture_output=True, text=True)
+    assert check.returncode == 0 and not check.stdout.strip(), check.stdout + check.stderr
+    families = {family.name: family for family in text_string_to_metric_families(openmetrics)}
+    assert families["inference_probe_probes"].type == "counter"
 
 
 def test_metrics_are_openmetrics_when_the_scraper_asks(demo):

@@ -17,10 +17,10 @@ public struct ProbeConfig: Sendable {
     public init(targets: [TargetConfig], windows: [Duration] = defaultWindows, histograms: HistogramSet = HistogramSet(),
                 windowGauges: [SampleSummary.Stat] = SampleSummary.Stat.allCases, outcomeCounters: OutcomeCounterLines = .all) {
         self.targets = targets
-        self.outcomeCounters = outcomeCounters
         self.windows = windows
         self.histograms = histograms
         self.windowGauges = windowGauges
+        self.outcomeCounters = outcomeCounters
     }
 
     /// Every target x transport series, in configuration order.
