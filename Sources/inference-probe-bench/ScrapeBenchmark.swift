@@ -4,9 +4,9 @@ import NIOCore
 
 /// Writes the exposition of a fleet (`--targets` x http, http_sse and websocket, every series probed twice)
 /// `--scrapes` times and prints the time each took: the sidecar's own work for a scrape, without a socket,
-/// a scraper or probes running meanwhile, so two builds compare within a few percent (the suite's `wrk`
-/// figure for the same scrape moves by ±15% from run to run). The gates' gauges are left out (one line per
-/// target; their gates are made by the scheduler).
+/// a scraper or probes running meanwhile. Its minimum, and its median on a quiet machine, are steady to a
+/// few percent from run to run, so two builds can be compared (the suite's `wrk` figure for the same
+/// scrape moves by ±15%).
 ///
 ///     swift run -c release inference-probe-bench scrape [--targets 1000] [--scrapes 40] [--metrics FILE]
 ///
@@ -31,16 +31,21 @@ enum ScrapeBenchmark {
         }
         let config = try ConfigLoader.parse(settings + "\ntargets:\n" + targetList.joined(separator: "\n") + "\n",
                                             file: "scrape benchmark")
-        let statistics = WindowedStatistics(windows: config.windows)
-        let metrics = ProbeMetrics(statistics: statistics, histograms: config.histograms,
+        let (gates, statistics) = (TargetGates(), WindowedStatistics(windows: config.windows))
+        let metrics = ProbeMetrics(gates: gates, statistics: statistics, histograms: config.histograms,
                                    windowGauges: config.windowGauges, outcomeCounters: config.outcomeCounters)
-        for key in config.seriesKeys {
-            metrics.register(key)
-            for _ in 0..<2 {
-                let result = probe(key)
-                let measurement = ProbeMeasurement(result)
-                metrics.record(result, measurement)
-                statistics.record(result, measurement)
+        for target in config.targets {
+            let gate = gates.gate(for: target)
+            for transport in target.transports {
+                let key = target.seriesKey(transport: transport)
+                metrics.register(key)
+                for _ in 0..<2 {
+                    let result = probe(key)
+                    let measurement = ProbeMeasurement(result)
+                    _ = gate.finished(result)
+                    metrics.record(result, measurement)
+                    statistics.record(result, measurement)
+                }
             }
         }
 

@@ -43,6 +43,22 @@ struct RateLimitAndBudgetTests {
         #expect(gate.status(now: t0 + .seconds(8), date: noon).backoffRemaining == 0)
     }
 
+    /// The requests and tokens left are those the latest answer that reported each of them said; an answer
+    /// without them keeps the last figures (they are `inference_probe_rate_limit_remaining`).
+    @Test func remainingRateLimitsAreTheLatestReported() {
+        let gate = TargetGate(target: target())
+        #expect(gate.status(now: t0, date: noon).remainingRequests == nil)
+        var answer = result(.success)
+        answer.rateLimit = RateLimitStatus(remainingRequests: 99, remainingTokens: 5_000)
+        _ = gate.finished(answer, now: t0, date: noon)
+        answer.rateLimit = RateLimitStatus(remainingRequests: 98)
+        _ = gate.finished(answer, now: t0, date: noon)
+        _ = gate.finished(result(.success), now: t0, date: noon)
+        let status = gate.status(now: t0, date: noon)
+        #expect(status.remainingRequests == 98)
+        #expect(status.remainingTokens == 5_000)
+    }
+
     /// A probe sent before the rate limit, coming back later with a success, does not end the pause.
     @Test func anEarlierSuccessDoesNotEndThePause() {
         let gate = TargetGate(target: target())

@@ -1,7 +1,10 @@
 import NIOCore
 
-/// The targets' gate gauges (time left in a rate-limit pause, today's spend, budget spent), written at each
-/// scrape straight from the gates' status: read at that moment, and gone with a target a reload removed.
+/// The targets' gate gauges (time left in a rate-limit pause, today's spend, budget spent, the requests and
+/// tokens the provider says are left), written at each scrape straight from the gates' status: read at that
+/// moment, and gone with a target a reload removed. The rate limits were in swift-prometheus's registry,
+/// which copied the family's dictionary for every target's first answer and spent 2 ms of a 1,000-target
+/// scrape writing them.
 enum GateGaugeExposition {
     private typealias M = MetricCatalog
 
@@ -10,10 +13,15 @@ enum GateGaugeExposition {
         guard !statuses.isEmpty else { return [] }
         let rows = statuses.map { Row(status: $0, labels: exposedLabelBytes($0.labels)) }
         let closing = RenderedBytes(["} "])
+        let resources = RenderedBytes([",resource=\"requests\"} ", ",resource=\"tokens\"} "])
         return familyParts(FamilyName(M.backoffRemaining), type: "gauge", rows: rows, closing: closing) { $0.status.backoffRemaining }
             + familyParts(FamilyName(M.dailyCost), type: "gauge", rows: rows, closing: closing) { $0.status.priced ? $0.status.spentToday : nil }
             + familyParts(FamilyName(M.budgetExhausted), type: "gauge", rows: rows, closing: closing) {
                 $0.status.hasBudget ? ($0.status.budgetExhausted ? 1 : 0) : nil
+            }
+            + familyParts(FamilyName(M.rateLimitRemaining), type: "gauge", rows: rows, linesPerRow: 2) { row, line in
+                if let requests = row.status.remainingRequests { line(resources[0], Double(requests)) }
+                if let tokens = row.status.remainingTokens { line(resources[1], Double(tokens)) }
             }
     }
 

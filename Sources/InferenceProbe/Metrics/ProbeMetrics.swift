@@ -79,14 +79,6 @@ public final class ProbeMetrics: Sendable {
         outcomes.forget(key)
         values.forget(key)
         seriesHistograms.forget(key)
-        for resource in ["requests", "tokens"] {
-            let labels = Self.targetLabels(key) + [("resource", resource)]
-            registry.unregisterGauge(registry.makeGauge(descriptor: M.rateLimitRemaining, labels: labels))
-        }
-    }
-
-    private static func targetLabels(_ key: SeriesKey) -> [(String, String)] {
-        [("target", key.target), ("model", key.model), ("api", key.api)]
     }
 
     /// Counts a scheduled probe that was not sent.
@@ -112,7 +104,6 @@ public final class ProbeMetrics: Sendable {
         if let lateness = result.scheduleLateness, let buckets = histograms.buckets[.scheduleLateness] {
             registry.makeValueHistogram(descriptor: M.scheduleLateness, buckets: buckets).record(lateness)
         }
-        recordRateLimits(result)
         if let reason = result.reconnectReason {
             outcomes.increment(result.key, family: Self.reconnectsFamily, value: reason.rawValue)
         }
@@ -125,16 +116,6 @@ public final class ProbeMetrics: Sendable {
             observations += measurement.interTokenLatencies.map { (.interTokenLatency, $0) }
         }
         seriesHistograms.observe(result.key, observations.compactMap { kind, value in value.map { (kind, $0) } })
-    }
-
-    /// The rate limits a probe's answer reported, per target.
-    private func recordRateLimits(_ result: ProbeResult) {
-        guard let status = result.rateLimit else { return }
-        let targetLabels = Self.targetLabels(result.key)
-        for (resource, value) in [("requests", status.remainingRequests), ("tokens", status.remainingTokens)] {
-            guard let value else { continue }
-            registry.makeGauge(descriptor: M.rateLimitRemaining, labels: targetLabels + [("resource", resource)]).set(Double(value))
-        }
     }
 
     /// Every series in the Prometheus text exposition format, in parts to write one after another: the

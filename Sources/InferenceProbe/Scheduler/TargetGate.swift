@@ -40,6 +40,9 @@ public final class TargetGate: Sendable {
         /// The target has pricing (so its spend is known) and a daily budget.
         public var priced: Bool
         public var hasBudget: Bool
+        /// Requests and tokens left, as the provider's latest answer that said so reported them.
+        public var remainingRequests: Int?
+        public var remainingTokens: Int?
     }
 
     private struct Settings {
@@ -63,6 +66,8 @@ public final class TargetGate: Sendable {
         var day = 0
         var spentToday = 0.0
         var budgetExhausted = false
+        var remainingRequests: Int?
+        var remainingTokens: Int?
     }
 
     private let settings: Mutex<Settings>
@@ -96,6 +101,10 @@ public final class TargetGate: Sendable {
         return state.withLock { state in
             var changes: [Change] = []
             Self.rollOver(&state, to: date)
+            if let limits = result.rateLimit {
+                state.remainingRequests = limits.remainingRequests ?? state.remainingRequests
+                state.remainingTokens = limits.remainingTokens ?? state.remainingTokens
+            }
             if result.outcome == .rateLimited {
                 state.consecutiveRateLimits += 1
                 let pause = Self.pause(asked: result.rateLimit?.retryAfter, consecutive: state.consecutiveRateLimits,
@@ -126,7 +135,8 @@ public final class TargetGate: Sendable {
             Self.rollOver(&state, to: date)
             let remaining = state.pausedUntil.map { max(0, now.duration(to: $0).seconds) } ?? 0
             return Status(labels: labels, backoffRemaining: remaining, spentToday: state.spentToday,
-                          budgetExhausted: state.budgetExhausted, priced: priced, hasBudget: hasBudget)
+                          budgetExhausted: state.budgetExhausted, priced: priced, hasBudget: hasBudget,
+                          remainingRequests: state.remainingRequests, remainingTokens: state.remainingTokens)
         }
     }
 
@@ -158,7 +168,7 @@ public final class TargetGates: Sendable {
     public init() {}
 
     /// The gate of `target` (created, or updated with its reloaded settings).
-    func gate(for target: TargetConfig) -> TargetGate {
+    public func gate(for target: TargetConfig) -> TargetGate {
         gates.withLock { gates in
             if let gate = gates[target.name] {
                 gate.update(from: target)
