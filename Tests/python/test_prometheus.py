@@ -1,6 +1,7 @@
 """A real Prometheus server scrapes the demo sidecar, evaluates the bundled alert rules and answers
 every query of the bundled Grafana dashboard; promtool checks and unit-tests the rules, and the
 PrometheusRule manifest holds the same groups as alerts.yml."""
+import contextlib
 import json
 import re
 import shutil
@@ -155,38 +156,49 @@ def test_metrics_are_gzipped_when_the_scraper_asks(demo):
     assert check.returncode == 0 and not check.stdout.strip(), check.stdout + check.stderr
 
 
+@contextlib.contextmanager
+def probed_fleet(binary, simulator, tmp_path, count, settings=""):
+    """The sidecar probing `count` targets of the simulator over its three transports once an hour (after
+    `settings`, sections of a configuration): yields its /metrics URL and the exposition once every series
+    has been probed; the sidecar stops after."""
+    lines = ([settings.rstrip("\n")] if settings else []) + ["global:", "  interval: 1h", "targets:"]
+    for i in range(count):
+        lines += [f"  - name: t{i:03d}", f"    base_url: {simulator}", f"    model: m{i}", "    api_key_env: SIM_KEY",
+                  "    transports: [http, http_sse, websocket]"]
+    config = tmp_path / "fleet.yml"
+    config.write_text("\n".join(lines) + "\n")
+    port = free_port()
+    proc = Process([binary, "run", "--config.file", str(config), "--web.listen-address", f"127.0.0.1:{port}"],
+                   env={"SIM_KEY": "sk-test-simulator"})
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+        deadline = time.monotonic() + 60
+        plain = ""
+        while time.monotonic() < deadline:
+            try:
+                plain = http_get(url, timeout=10)[1]
+            except OSError:
+                plain = ""
+            if total(plain, "inference_probe_probes_total") == 3 * count:
+                break
+            time.sleep(0.5)
+        yield url, plain
+    finally:
+        proc.stop()
+
+
 def test_a_large_exposition_is_the_same_in_every_encoding(binary, simulator, tmp_path):
     """A scrape is sent while it is written, in chunks of about 1 MiB, each converted and gzipped on its
     own: an exposition of several chunks must hold the same lines plain, gzipped and as OpenMetrics, and
     pass promtool and the strict OpenMetrics parser."""
     import gzip
-    import urllib.request
     from prometheus_client.openmetrics.parser import text_string_to_metric_families
-    port = free_port()
-    lines = ["global:", "  interval: 1h", "targets:"]
-    for i in range(50):  # 150 series, all probed within a few seconds of the start, then not for an hour
-        lines += [f"  - name: t{i:03d}", f"    base_url: {simulator}", f"    model: m{i}", "    api_key_env: SIM_KEY",
-                  "    transports: [http, http_sse, websocket]"]
-    config = tmp_path / "fleet.yml"
-    config.write_text("\n".join(lines) + "\n")
-    proc = Process([binary, "run", "--config.file", str(config), "--web.listen-address", f"127.0.0.1:{port}"],
-                   env={"SIM_KEY": "sk-test-simulator"})
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        plain = ""
-        while time.monotonic() < deadline:
-            try:
-                plain = http_get(f"{base}/metrics", timeout=10)[1]
-            except OSError:
-                plain = ""
-            if total(plain, "inference_probe_probes_total") == 150:
-                break
-            time.sleep(0.5)
+    # 150 series, all probed within a few seconds of the start, then not for an hour
+    with probed_fleet(binary, simulator, tmp_path, 50) as (url, plain):
         assert total(plain, "inference_probe_probes_total", outcome="success") == 150, plain[-2000:]
 
         def scrape(headers):
-            with urllib.request.urlopen(urllib.request.Request(f"{base}/metrics", headers=headers), timeout=10) as response:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:
                 return response.headers, response.read()
         headers, body = scrape({})
         plain = body.decode()
@@ -197,13 +209,11 @@ def test_a_large_exposition_is_the_same_in_every_encoding(binary, simulator, tmp
         headers, body = scrape({"Accept-Encoding": "gzip", "Accept": "application/openmetrics-text;version=1.0.0"})
         assert headers["Content-Encoding"] == "gzip" and headers["Content-Type"].startswith("application/openmetrics-text")
         openmetrics = gzip.decompress(body).decode()
-    finally:
-        proc.stop()
     assert len(plain) > 3 * 1024 * 1024, len(plain)  # several chunks
     assert gzipped == plain
     assert openmetrics.endswith("\n# EOF\n") and openmetrics.count("# EOF") == 1
-    samples = lambda text: [line for line in text.splitlines() if line and line[0] != "#"]
-    assert samples(openmetrics) == samples(plain)
+    sample_lines = lambda text: [line for line in text.splitlines() if line and line[0] != "#"]
+    assert sample_lines(openmetrics) == sample_lines(plain)
     families = {family.name: family for family in text_string_to_metric_families(openmetrics)}
     assert families["inference_probe_probes"].type == "counter"
     check = subprocess.run([require(PROMTOOL), "check", "metrics"], input=plain, capture_output=True, text=True)
@@ -218,32 +228,10 @@ def test_the_readmes_trimmed_fleet_set_exports_what_it_says(binary, simulator, t
     readme = (ROOT / "README.md").read_text()
     block = re.search(r"A fleet trims its exposition.*?```yaml\n(.*?)```", readme, re.S).group(1)
     settings = yaml.safe_load(block)
-    lines = [block.rstrip("\n"), "global:", "  interval: 1h", "targets:"]
-    for i in range(3):
-        lines += [f"  - name: t{i}", f"    base_url: {simulator}", f"    model: m{i}", "    api_key_env: SIM_KEY",
-                  "    transports: [http, http_sse, websocket]"]
-    config = tmp_path / "fleet.yml"
-    config.write_text("\n".join(lines) + "\n")
-    port = free_port()
-    proc = Process([binary, "run", "--config.file", str(config), "--web.listen-address", f"127.0.0.1:{port}"],
-                   env={"SIM_KEY": "sk-test-simulator"})
-    try:
-        deadline = time.monotonic() + 60
-        plain = ""
-        while time.monotonic() < deadline:
-            try:
-                plain = http_get(f"http://127.0.0.1:{port}/metrics", timeout=10)[1]
-            except OSError:
-                plain = ""
-            if total(plain, "inference_probe_probes_total") == 9:
-                break
-            time.sleep(0.5)
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics",
-                                         headers={"Accept": "application/openmetrics-text;version=1.0.0"})
+    with probed_fleet(binary, simulator, tmp_path, 3, settings=block) as (url, plain):
+        request = urllib.request.Request(url, headers={"Accept": "application/openmetrics-text;version=1.0.0"})
         with urllib.request.urlopen(request, timeout=10) as response:
             openmetrics = response.read().decode()
-    finally:
-        proc.stop()
 
     assert settings["metrics"]["outcome_counters"] == "observed"
     probes = samples(plain, "inference_probe_probes_total")
@@ -253,7 +241,7 @@ def test_the_readmes_trimmed_fleet_set_exports_what_it_says(binary, simulator, t
     kept = {name: bounds for name, bounds in settings["metrics"]["histograms"].items() if bounds is not False}
     assert set(kept) == {"time_to_first_token", "request_duration"}
     for name, bounds in kept.items():
-        buckets = samples(plain, f"inference_probe_{name}_seconds_bucket", target="t0", transport="http_sse")
+        buckets = samples(plain, f"inference_probe_{name}_seconds_bucket", target="t000", transport="http_sse")
         assert [float(labels["le"]) for labels, _ in buckets] == [float(b) for b in bounds] + [float("inf")], name
     for name in ("connection_setup", "time_to_first_byte", "inter_token_latency", "inter_token_jitter",
                  "websocket_ping_rtt"):
