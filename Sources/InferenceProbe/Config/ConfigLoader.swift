@@ -94,7 +94,8 @@ public enum ConfigLoader {
             if let node = keys["outcome_counters"] {
                 let name = try node.string()
                 guard let lines = OutcomeCounterLines(rawValue: name) else {
-                    throw node.error("unknown value '\(name)' (expected all or observed)")
+                    let known = OutcomeCounterLines.allCases.map(\.rawValue).joined(separator: " or ")
+                    throw node.error("unknown value '\(name)' (expected \(known))")
                 }
                 outcomeCounters = lines
             }
