@@ -140,34 +140,32 @@ func familyParts(_ family: FamilyName, type: String, rows: Int, linesPerRow: Int
     }
 }
 
-/// A row of the exposition: a series (or a target) and its label set rendered for the text format.
-protocol ExposedRow: Sendable {
-    var labels: [UInt8] { get }
-}
-
-/// One family of gauges or counters, in parts: for each row the lines `samples` gives through
-/// `line(closing, value)`, where `closing` ends the row's label set (`} `, or with one more label,
-/// `,stat="p50"} `), at most `linesPerRow` of them. A family without any line has no part. Values of
-/// `singlePrecision` are written with a `Float`'s digits (figures computed from `Float` samples).
-func familyParts<Row: ExposedRow>(
-    _ family: FamilyName, type: String, rows: [Row], linesPerRow: Int = 1, singlePrecision: Bool = false,
-    _ samples: @escaping @Sendable (Row, _ line: (_ closing: UnsafeRawBufferPointer, _ value: Double) -> Void) -> Void
+/// One family of gauges or counters, in parts, with a row for each label set of `labels`: for each row the
+/// lines `samples(row, line)` gives through `line(closing, value)`, where `closing` ends the row's label set
+/// (`} `, or with one more label, `,stat="p50"} `), at most `linesPerRow` of them. A family without any line
+/// has no part. Values of `singlePrecision` are written with a `Float`'s digits (figures computed from
+/// `Float` samples). Rows are passed by number: a row passed by value was copied, and its references
+/// retained, for every family.
+func familyParts(
+    _ family: FamilyName, type: String, labels: LabelSets, linesPerRow: Int = 1, singlePrecision: Bool = false,
+    _ samples: @escaping @Sendable (_ row: Int, _ line: (_ closing: UnsafeRawBufferPointer, _ value: Double) -> Void) -> Void
 ) -> [ExpositionPart] {
-    let hasLines = rows.indices.contains { row in
+    let hasLines = (0..<labels.count).contains { row in
         var found = false
-        samples(rows[row]) { _, _ in found = true }
+        samples(row) { _, _ in found = true }
         return found
     }
     guard hasLines else { return [] }
     let name = RenderedBytes([family.name])
-    return familyParts(family, type: type, rows: rows.count, linesPerRow: linesPerRow) { range, buffer in
-        for row in range {  // by index: `for row in rows` copies (retains) each row
-            rows[row].labels.withUnsafeBytes { labels in
-                samples(rows[row]) { closing, value in
+    return familyParts(family, type: type, rows: labels.count, linesPerRow: linesPerRow) { range, buffer in
+        labels.withUnsafeSets { sets in
+            for row in range {
+                let set = sets[row]
+                samples(row) { closing, value in
                     if singlePrecision {
-                        buffer.writeSampleLine(name[0], labels, closing, Float(value))
+                        buffer.writeSampleLine(name[0], set, closing, Float(value))
                     } else {
-                        buffer.writeSampleLine(name[0], labels, closing, value)
+                        buffer.writeSampleLine(name[0], set, closing, value)
                     }
                 }
             }
@@ -177,9 +175,9 @@ func familyParts<Row: ExposedRow>(
 
 /// One family of at most one line per row, its label set ended by `closing` (`} `): `value` gives a row's
 /// value, or nil for no line.
-func familyParts<Row: ExposedRow>(_ family: FamilyName, type: String, rows: [Row], closing: RenderedBytes,
-                                  _ value: @escaping @Sendable (Row) -> Double?) -> [ExpositionPart] {
-    familyParts(family, type: type, rows: rows) { row, line in
+func familyParts(_ family: FamilyName, type: String, labels: LabelSets, closing: RenderedBytes,
+                 _ value: @escaping @Sendable (_ row: Int) -> Double?) -> [ExpositionPart] {
+    familyParts(family, type: type, labels: labels) { row, line in
         if let value = value(row) { line(closing[0], value) }
     }
 }

@@ -11,22 +11,19 @@ enum GateGaugeExposition {
     /// The three families, in parts, from `statuses`.
     static func parts(_ statuses: [TargetGate.Status]) -> [ExpositionPart] {
         guard !statuses.isEmpty else { return [] }
-        let rows = statuses.map { Row(status: $0, labels: exposedLabelBytes($0.labels)) }
+        let labels = LabelSets(statuses.map(\.labels))
         let closing = RenderedBytes(["} "])
         let resources = RenderedBytes([",resource=\"requests\"} ", ",resource=\"tokens\"} "])
-        return familyParts(FamilyName(M.backoffRemaining), type: "gauge", rows: rows, closing: closing) { $0.status.backoffRemaining }
-            + familyParts(FamilyName(M.dailyCost), type: "gauge", rows: rows, closing: closing) { $0.status.priced ? $0.status.spentToday : nil }
-            + familyParts(FamilyName(M.budgetExhausted), type: "gauge", rows: rows, closing: closing) {
-                $0.status.hasBudget ? ($0.status.budgetExhausted ? 1 : 0) : nil
+        return familyParts(FamilyName(M.backoffRemaining), type: "gauge", labels: labels, closing: closing) { statuses[$0].backoffRemaining }
+            + familyParts(FamilyName(M.dailyCost), type: "gauge", labels: labels, closing: closing) {
+                statuses[$0].priced ? statuses[$0].spentToday : nil
             }
-            + familyParts(FamilyName(M.rateLimitRemaining), type: "gauge", rows: rows, linesPerRow: 2) { row, line in
-                if let requests = row.status.remainingRequests { line(resources[0], Double(requests)) }
-                if let tokens = row.status.remainingTokens { line(resources[1], Double(tokens)) }
+            + familyParts(FamilyName(M.budgetExhausted), type: "gauge", labels: labels, closing: closing) {
+                statuses[$0].hasBudget ? (statuses[$0].budgetExhausted ? 1 : 0) : nil
             }
-    }
-
-    private struct Row: ExposedRow {
-        var status: TargetGate.Status
-        var labels: [UInt8]
+            + familyParts(FamilyName(M.rateLimitRemaining), type: "gauge", labels: labels, linesPerRow: 2) { row, line in
+                if let requests = statuses[row].remainingRequests { line(resources[0], Double(requests)) }
+                if let tokens = statuses[row].remainingTokens { line(resources[1], Double(tokens)) }
+            }
     }
 }

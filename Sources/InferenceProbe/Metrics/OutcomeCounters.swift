@@ -63,7 +63,8 @@ final class OutcomeCounters: Sendable {
 
     /// The families in the text format, in parts, with all their series' counts of now.
     func parts() -> [ExpositionPart] {
-        let rows = table.withLockedValue { $0.rows }
+        let table = table.withLockedValue { $0 }
+        let (rows, labels) = (table.rows, table.labels)
         return families.indices.flatMap { number in
             let family = families[number]
             let members = rows.indices.filter { row in
@@ -72,19 +73,20 @@ final class OutcomeCounters: Sendable {
             }
             return familyParts(FamilyName(name: family.name, help: family.help), type: "counter", rows: members.count,
                                linesPerRow: family.values.count) { range, buffer in
-                self.write(family: number, of: rows, members[range], into: &buffer)
+                self.write(family: number, of: rows, labels, members[range], into: &buffer)
             }
         }
     }
 
-    private func write(family number: Int, of rows: [SeriesTable<[[UInt64]]>.Row], _ members: ArraySlice<Int>,
-                       into buffer: inout ByteBuffer) {
+    private func write(family number: Int, of rows: [SeriesTable<[[UInt64]]>.Row], _ labels: LabelSets,
+                       _ members: ArraySlice<Int>, into buffer: inout ByteBuffer) {
         let pieces = rendered[number]
         let name = pieces[0]
-        for row in members {
-            rows[row].labels.withUnsafeBytes { labels in
+        labels.withUnsafeSets { sets in
+            for row in members {
+                let set = sets[row]
                 for (value, count) in rows[row].value[number].enumerated() where count > 0 || lines == .all {
-                    buffer.writeSampleLine(name, labels, pieces[value + 1], count)
+                    buffer.writeSampleLine(name, set, pieces[value + 1], count)
                 }
             }
         }

@@ -74,31 +74,32 @@ final class SeriesHistograms: Sendable {
 
     /// Every family in the text format, in parts, with the series that have observations now.
     func parts() -> [ExpositionPart] {
-        let rows = table.withLockedValue { $0.rows }
+        let table = table.withLockedValue { $0 }
+        let (rows, labels) = (table.rows, table.labels)
         return families.indices.flatMap { number in
             let family = families[number]
             let members = rows.indices.filter { rows[$0].value.counts[number].contains { $0 > 0 } }
             return familyParts(FamilyName(name: family.name, help: family.help), type: "histogram", rows: members.count,
                                linesPerRow: family.bounds.count + 3) { range, buffer in
-                self.write(family: number, of: rows, members[range], into: &buffer)
+                self.write(family: number, of: rows, labels, members[range], into: &buffer)
             }
         }
     }
 
-    private func write(family number: Int, of rows: [SeriesTable<Series>.Row], _ members: ArraySlice<Int>,
-                       into buffer: inout ByteBuffer) {
+    private func write(family number: Int, of rows: [SeriesTable<Series>.Row], _ labels: LabelSets,
+                       _ members: ArraySlice<Int>, into buffer: inout ByteBuffer) {
         let pieces = families[number].rendered
         let (bucketName, sumName, countName, close) = (pieces[0], pieces[1], pieces[2], pieces[3])
-        for row in members {
-            let total = rows[row].value.counts[number].reduce(0, +)
-            rows[row].labels.withUnsafeBytes { labels in
+        labels.withUnsafeSets { sets in
+            for row in members {
+                let set = sets[row]
                 var cumulative: UInt64 = 0
                 for (bucket, count) in rows[row].value.counts[number].enumerated() {
                     cumulative += count
-                    buffer.writeSampleLine(bucketName, labels, pieces[bucket + 4], cumulative)
+                    buffer.writeSampleLine(bucketName, set, pieces[bucket + 4], cumulative)
                 }
-                buffer.writeSampleLine(sumName, labels, close, rows[row].value.sums[number])
-                buffer.writeSampleLine(countName, labels, close, total)
+                buffer.writeSampleLine(sumName, set, close, rows[row].value.sums[number])
+                buffer.writeSampleLine(countName, set, close, cumulative)
             }
         }
     }

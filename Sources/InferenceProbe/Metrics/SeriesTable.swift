@@ -1,15 +1,16 @@
 /// Per-series values kept by the sidecar for its exposition (outcome counters, histograms), in the order
-/// the series came, each with its label set rendered once for the text format.
+/// the series came, with their label sets rendered once for the text format (`labels`, in the same order).
 struct SeriesTable<Value: Sendable>: Sendable {
-    struct Row: ExposedRow {
+    struct Row: Sendable {
         var key: SeriesKey
-        var labels: [UInt8]
         var value: Value
     }
 
     /// Every series in order. A copy is cheap (the array is shared until the table next changes), so a
     /// scrape takes it and writes without holding the lock.
     private(set) var rows: [Row] = []
+    /// The label set of each row, by its position in `rows`.
+    private(set) var labels = LabelSets()
     /// Where each key's row is in `rows`; nil after a removal until it is next needed (a reload removes
     /// series one by one, and re-indexing after each would be quadratic).
     private var index: [SeriesKey: Int]? = [:]
@@ -28,6 +29,7 @@ struct SeriesTable<Value: Sendable>: Sendable {
     mutating func remove(_ key: SeriesKey) {
         guard let position = rows.firstIndex(where: { $0.key == key }) else { return }
         rows.remove(at: position)
+        labels.remove(at: position)
         index = nil
     }
 
@@ -37,7 +39,8 @@ struct SeriesTable<Value: Sendable>: Sendable {
         defer { self.index = index }
         if let position = index[key] { return position }
         index[key] = rows.count
-        rows.append(Row(key: key, labels: exposedLabelBytes(key.labels), value: make()))
+        rows.append(Row(key: key, value: make()))
+        labels.append(exposedLabelBytes(key.labels))
         return rows.count - 1
     }
 }

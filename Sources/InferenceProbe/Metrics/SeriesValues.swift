@@ -39,25 +39,41 @@ final class SeriesValues: Sendable {
     }
 
     /// Each series' label set, as its rows are written with.
-    func labelSets() -> [SeriesKey: [UInt8]] {
-        let rows = table.withLockedValue { $0.rows }
-        return Dictionary(rows.map { ($0.key, $0.labels) }, uniquingKeysWith: { first, _ in first })
+    func labelSets() -> SeriesLabelSets {
+        let table = table.withLockedValue { $0 }
+        return SeriesLabelSets(keys: table.rows.map(\.key), sets: table.labels)
     }
 
     /// The families in the text format, in parts, with the series that have a value now.
     func parts() -> [ExpositionPart] {
-        let rows = table.withLockedValue { $0.rows }
-        let closings = closings
-        return familyParts(FamilyName(M.outputTokens), type: "counter", rows: rows, closing: closings) { Double($0.value.outputTokens) }
-            + familyParts(FamilyName(M.inputTokens), type: "counter", rows: rows, closing: closings) { Double($0.value.inputTokens) }
-            + familyParts(FamilyName(M.cost), type: "counter", rows: rows, closing: closings) { $0.value.cost }
-            + familyParts(FamilyName(M.lastSuccess), type: "gauge", rows: rows, closing: closings) { $0.value.lastSuccess }
-            + familyParts(FamilyName(M.lastTimestamp), type: "gauge", rows: rows, closing: closings) { $0.value.lastTimestamp }
-            + familyParts(FamilyName(M.connectionPhase), type: "gauge", rows: rows,
+        let table = table.withLockedValue { $0 }
+        let (rows, labels, closings) = (table.rows, table.labels, closings)
+        return familyParts(FamilyName(M.outputTokens), type: "counter", labels: labels, closing: closings) { Double(rows[$0].value.outputTokens) }
+            + familyParts(FamilyName(M.inputTokens), type: "counter", labels: labels, closing: closings) { Double(rows[$0].value.inputTokens) }
+            + familyParts(FamilyName(M.cost), type: "counter", labels: labels, closing: closings) { rows[$0].value.cost }
+            + familyParts(FamilyName(M.lastSuccess), type: "gauge", labels: labels, closing: closings) { rows[$0].value.lastSuccess }
+            + familyParts(FamilyName(M.lastTimestamp), type: "gauge", labels: labels, closing: closings) { rows[$0].value.lastTimestamp }
+            + familyParts(FamilyName(M.connectionPhase), type: "gauge", labels: labels,
                           linesPerRow: ConnectionPhase.names.count) { row, line in
-                for (number, seconds) in row.value.phases.enumerated() {
-                    if let seconds { line(closings[number + 1], seconds) }
+                for number in ConnectionPhase.names.indices {
+                    if let seconds = rows[row].value.phases[number] { line(closings[number + 1], seconds) }
                 }
             }
+    }
+}
+
+/// The label sets of the series a table has, found by key.
+struct SeriesLabelSets: Sendable {
+    private let numbers: [SeriesKey: Int]
+    let sets: LabelSets
+
+    init(keys: [SeriesKey], sets: LabelSets) {
+        numbers = Dictionary(keys.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        self.sets = sets
+    }
+
+    /// `key`'s rendered label set, if the table has it.
+    subscript(key: SeriesKey) -> ArraySlice<UInt8>? {
+        numbers[key].map { sets[$0] }
     }
 }

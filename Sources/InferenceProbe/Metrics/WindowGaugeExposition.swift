@@ -11,17 +11,18 @@ enum WindowGaugeExposition {
     private typealias M = MetricCatalog
     /// Each window's probes and availability, and `stats` of each figure, in parts; a series' label set is
     /// taken from `labelSets` (those the other per-series families are written with), or rendered.
-    static func parts(_ snapshots: Snapshots, labelSets: [SeriesKey: [UInt8]],
+    static func parts(_ snapshots: Snapshots, labelSets: SeriesLabelSets,
                       stats: [SampleSummary.Stat] = SampleSummary.Stat.allCases) -> [ExpositionPart] {
         guard !snapshots.isEmpty else { return [] }
         // The windows, each with its closings: `,window="5m"} `, then `,window="5m",stat="p50"} ` for each statistic.
         var windowNumbers: [Duration: Int] = [:]
         var closings: [RenderedBytes] = []
         var rows: [Row] = []
+        var labels = LabelSets()
         rows.reserveCapacity(snapshots.count * (snapshots.first?.windows.count ?? 0))
         for series in snapshots.indices {  // by index: a series copied out is retained
             let key = snapshots[series].key
-            let seriesLabels = labelSets[key] ?? exposedLabelBytes(key.labels)
+            let seriesLabels = labelSets[key] ?? exposedLabelBytes(key.labels)[...]
             for (window, snapshot) in snapshots[series].windows {
                 let number = windowNumbers[window] ?? closings.count
                 if number == closings.count {
@@ -29,28 +30,30 @@ enum WindowGaugeExposition {
                     let label = ",window=\"\(WindowedStatistics.label(window))\""
                     closings.append(RenderedBytes([label + "} "] + stats.map { label + ",stat=\"\($0.rawValue)\"} " }))
                 }
-                rows.append(Row(snapshot: snapshot, labels: seriesLabels, window: number))
+                rows.append(Row(snapshot: snapshot, window: number))
+                labels.append(seriesLabels)
             }
         }
-        let counts = familyParts(FamilyName(M.windowProbes), type: "gauge", rows: rows) { [closings] row, line in
-            line(closings[row.window][0], Double(row.snapshot.probes))
-        } + familyParts(FamilyName(M.windowAvailability), type: "gauge", rows: rows) { [closings] row, line in
-            if let availability = row.snapshot.availability { line(closings[row.window][0], availability) }
+        let counts = familyParts(FamilyName(M.windowProbes), type: "gauge", labels: labels) { [closings, rows] row, line in
+            line(closings[rows[row].window][0], Double(rows[row].snapshot.probes))
+        } + familyParts(FamilyName(M.windowAvailability), type: "gauge", labels: labels) { [closings, rows] row, line in
+            if let availability = rows[row].snapshot.availability { line(closings[rows[row].window][0], availability) }
         }
         // Computed from the `Float` samples of `ProbeHistory`: written with their digits.
         return counts + M.windowFigures.flatMap { descriptor, figure in
-            familyParts(FamilyName(descriptor), type: "gauge", rows: rows, linesPerRow: stats.count,
-                        singlePrecision: true) { [closings] row, line in
-                guard let summary = row.snapshot[figure] else { return }
-                for (number, stat) in stats.enumerated() { line(closings[row.window][number + 1], summary[stat]) }
+            familyParts(FamilyName(descriptor), type: "gauge", labels: labels, linesPerRow: stats.count,
+                        singlePrecision: true) { [closings, rows] row, line in
+                guard let summary = rows[row].snapshot[figure] else { return }
+                let closing = closings[rows[row].window]
+                for (number, stat) in stats.enumerated() { line(closing[number + 1], summary[stat]) }
             }
         }
     }
 
-    /// A series' snapshot of one window (by its number in the closings).
-    private struct Row: ExposedRow {
+    /// A series' snapshot of one window (by its number in the closings); its label set has its number in
+    /// the family's `LabelSets`.
+    private struct Row {
         var snapshot: WindowSnapshot
-        var labels: [UInt8]
         var window: Int
     }
 }
