@@ -140,27 +140,30 @@ func familyParts(_ family: FamilyName, type: String, rows: Int, linesPerRow: Int
     }
 }
 
-/// One family of gauges or counters, in parts, with a row for each label set of `labels`: for each row the
-/// lines `samples(row, line)` gives through `line(closing, value)`, where `closing` ends the row's label set
-/// (`} `, or with one more label, `,stat="p50"} `), at most `linesPerRow` of them. A family without any line
+/// One family of gauges or counters, in parts, with a row for each label set of `labels` (or, given `rows`,
+/// a row for each of its numbers, written with that label set): for each row the lines `samples(row, line)`
+/// gives through `line(closing, value)`, where `closing` ends the row's label set (`} `, or with one more
+/// label, `,stat="p50"} `), at most `linesPerRow` of them. A family without any line
 /// has no part. Values of `singlePrecision` are written with a `Float`'s digits (figures computed from
 /// `Float` samples). Rows are passed by number: a row passed by value was copied, and its references
 /// retained, for every family.
 func familyParts(
-    _ family: FamilyName, type: String, labels: LabelSets, linesPerRow: Int = 1, singlePrecision: Bool = false,
+    _ family: FamilyName, type: String, labels: LabelSets, rows labelSetOfRow: [Int]? = nil, linesPerRow: Int = 1,
+    singlePrecision: Bool = false,
     _ samples: @escaping @Sendable (_ row: Int, _ line: (_ closing: UnsafeRawBufferPointer, _ value: Double) -> Void) -> Void
 ) -> [ExpositionPart] {
-    let hasLines = (0..<labels.count).contains { row in
+    let rows = labelSetOfRow?.count ?? labels.count
+    let hasLines = (0..<rows).contains { row in
         var found = false
         samples(row) { _, _ in found = true }
         return found
     }
     guard hasLines else { return [] }
     let name = RenderedBytes([family.name])
-    return familyParts(family, type: type, rows: labels.count, linesPerRow: linesPerRow) { range, buffer in
+    return familyParts(family, type: type, rows: rows, linesPerRow: linesPerRow) { range, buffer in
         labels.withUnsafeSets { sets in
             for row in range {
-                let set = sets[row]
+                let set = sets[labelSetOfRow?[row] ?? row]
                 samples(row) { closing, value in
                     if singlePrecision {
                         buffer.writeSampleLine(name[0], set, closing, Float(value))

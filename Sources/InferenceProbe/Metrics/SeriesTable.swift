@@ -33,6 +33,13 @@ struct SeriesTable<Value: Sendable>: Sendable {
         index = nil
     }
 
+    /// Where each key's row is (and its label set in `labels`).
+    mutating func positions() -> [SeriesKey: Int] {
+        let index = self.index ?? Dictionary(uniqueKeysWithValues: rows.enumerated().map { ($1.key, $0) })
+        self.index = index
+        return index
+    }
+
     private mutating func position(_ key: SeriesKey, adding make: () -> Value) -> Int {
         // Taken out of `self` so that adding to it does not copy it.
         var index = self.index.take() ?? Dictionary(uniqueKeysWithValues: rows.enumerated().map { ($1.key, $0) })

@@ -40,8 +40,7 @@ final class SeriesValues: Sendable {
 
     /// Each series' label set, as its rows are written with.
     func labelSets() -> SeriesLabelSets {
-        let table = table.withLockedValue { $0 }
-        return SeriesLabelSets(keys: table.rows.map(\.key), sets: table.labels)
+        table.withLockedValue { SeriesLabelSets(positions: $0.positions(), sets: $0.labels) }
     }
 
     /// The families in the text format, in parts, with the series that have a value now.
@@ -62,18 +61,8 @@ final class SeriesValues: Sendable {
     }
 }
 
-/// The label sets of the series a table has, found by key.
+/// The label sets of the series a table has, and where each key's is.
 struct SeriesLabelSets: Sendable {
-    private let numbers: [SeriesKey: Int]
+    let positions: [SeriesKey: Int]
     let sets: LabelSets
-
-    init(keys: [SeriesKey], sets: LabelSets) {
-        numbers = Dictionary(keys.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
-        self.sets = sets
-    }
-
-    /// `key`'s rendered label set, if the table has it.
-    subscript(key: SeriesKey) -> ArraySlice<UInt8>? {
-        numbers[key].map { sets[$0] }
-    }
 }

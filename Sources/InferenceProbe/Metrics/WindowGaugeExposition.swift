@@ -18,11 +18,15 @@ enum WindowGaugeExposition {
         var windowNumbers: [Duration: Int] = [:]
         var closings: [RenderedBytes] = []
         var rows: [Row] = []
-        var labels = LabelSets()
+        // Each row's label set: the series' in `labelSets`, or rendered and added for a series without one.
+        var labels = labelSets.sets
+        var labelSetOfRow: [Int] = []
         rows.reserveCapacity(snapshots.count * (snapshots.first?.windows.count ?? 0))
+        labelSetOfRow.reserveCapacity(rows.capacity)
         for series in snapshots.indices {  // by index: a series copied out is retained
             let key = snapshots[series].key
-            let seriesLabels = labelSets[key] ?? exposedLabelBytes(key.labels)[...]
+            let labelSet = labelSets.positions[key] ?? labels.count
+            if labelSet == labels.count { labels.append(exposedLabelBytes(key.labels)) }
             for (window, snapshot) in snapshots[series].windows {
                 let number = windowNumbers[window] ?? closings.count
                 if number == closings.count {
@@ -31,17 +35,17 @@ enum WindowGaugeExposition {
                     closings.append(RenderedBytes([label + "} "] + stats.map { label + ",stat=\"\($0.rawValue)\"} " }))
                 }
                 rows.append(Row(snapshot: snapshot, window: number))
-                labels.append(seriesLabels)
+                labelSetOfRow.append(labelSet)
             }
         }
-        let counts = familyParts(FamilyName(M.windowProbes), type: "gauge", labels: labels) { [closings, rows] row, line in
+        let counts = familyParts(FamilyName(M.windowProbes), type: "gauge", labels: labels, rows: labelSetOfRow) { [closings, rows] row, line in
             line(closings[rows[row].window][0], Double(rows[row].snapshot.probes))
-        } + familyParts(FamilyName(M.windowAvailability), type: "gauge", labels: labels) { [closings, rows] row, line in
+        } + familyParts(FamilyName(M.windowAvailability), type: "gauge", labels: labels, rows: labelSetOfRow) { [closings, rows] row, line in
             if let availability = rows[row].snapshot.availability { line(closings[rows[row].window][0], availability) }
         }
         // Computed from the `Float` samples of `ProbeHistory`: written with their digits.
         return counts + M.windowFigures.flatMap { descriptor, figure in
-            familyParts(FamilyName(descriptor), type: "gauge", labels: labels, linesPerRow: stats.count,
+            familyParts(FamilyName(descriptor), type: "gauge", labels: labels, rows: labelSetOfRow, linesPerRow: stats.count,
                         singlePrecision: true) { [closings, rows] row, line in
                 guard let summary = rows[row].snapshot[figure] else { return }
                 let closing = closings[rows[row].window]
@@ -50,8 +54,7 @@ enum WindowGaugeExposition {
         }
     }
 
-    /// A series' snapshot of one window (by its number in the closings); its label set has its number in
-    /// the family's `LabelSets`.
+    /// A series' snapshot of one window (by its number in the closings).
     private struct Row {
         var snapshot: WindowSnapshot
         var window: Int

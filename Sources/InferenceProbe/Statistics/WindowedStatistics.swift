@@ -5,7 +5,19 @@ import NIOConcurrencyHelpers
 public final class WindowedStatistics: Sendable {
     /// The windows, shortest first (`statistics.windows`).
     public let windows: [Duration]
-    private let series = NIOLockedValueBox<[SeriesKey: Series]>([:])
+    private let table = NIOLockedValueBox(Table())
+
+    /// Every series' key and history in the order they came, and where each key is: a scrape reads them
+    /// all, by position, and a dictionary's elements were copied (their references retained) to be read.
+    private struct Table {
+        var keys: [SeriesKey] = []
+        var series: [Series] = []
+        var positions: [SeriesKey: Int] = [:]
+
+        subscript(key: SeriesKey) -> Series? {
+            positions[key].map { series[$0] }
+        }
+    }
 
     /// A series' history, and the snapshots `snapshots` last computed from it, reused while still exact.
     private struct Series {
@@ -46,46 +58,67 @@ public final class WindowedStatistics: Sendable {
 
     public func record(_ result: ProbeResult, _ measurement: ProbeMeasurement, at now: ProbeInstant = .now) {
         let horizon = windows.last ?? .seconds(3600)
-        series.withLockedValue { series in
-            series[result.key, default: Series()].history.record(result, measurement, at: now, keeping: horizon)
+        table.withLockedValue { table in
+            let position = table.positions[result.key] ?? table.keys.count
+            if position == table.keys.count {
+                table.positions[result.key] = position
+                table.keys.append(result.key)
+                table.series.append(Series())
+            }
+            table.series[position].history.record(result, measurement, at: now, keeping: horizon)
         }
     }
 
     /// Keeps only the histories of `keys` (after a reload).
     public func keep(only keys: Set<SeriesKey>) {
-        series.withLockedValue { series in series = series.filter { keys.contains($0.key) } }
+        table.withLockedValue { table in
+            let kept = table.keys.indices.filter { keys.contains(table.keys[$0]) }
+            table.keys = kept.map { table.keys[$0] }
+            table.series = kept.map { table.series[$0] }
+            table.positions = Dictionary(uniqueKeysWithValues: table.keys.enumerated().map { ($1, $0) })
+        }
     }
 
-    /// Every series with a history, and its snapshot per window (computed outside the lock, on a copy).
-    /// A series whose snapshots are still exact since the last call (no new probe, none gone out of its
-    /// window) is not computed again: a fleet scraped more often than it is probed recomputes only the
-    /// series probed in between.
+    /// Every series with a history, in the order they came, and its snapshot per window. A series whose
+    /// snapshots are still exact since the last call (no new probe, none gone out of its window) is read
+    /// as it is: a fleet scraped more often than it is probed recomputes only the series probed in between,
+    /// outside the lock, on copies of their histories.
     public func snapshots(now: ProbeInstant = .now) -> [(key: SeriesKey, windows: [(window: Duration, snapshot: WindowSnapshot)])] {
-        var copies = series.withLockedValue { $0 }
-        var computed: [(key: SeriesKey, snapshots: ExactSnapshots)] = []
-        let snapshots = copies.map { key, series in
-            if let exact = series.snapshots, exact.isExact(for: series.history, now: now) { return (key, exact.windows) }
-            let exact = ExactSnapshots(series.history, windows: windows, now: now)
-            computed.append((key, exact))
-            return (key, exact.windows)
+        var snapshots: [(key: SeriesKey, windows: [(window: Duration, snapshot: WindowSnapshot)])] = []
+        var stale: [(position: Int, key: SeriesKey, history: ProbeHistory)] = []
+        table.withLockedValue { table in
+            snapshots.reserveCapacity(table.keys.count)
+            for position in table.keys.indices {  // by position: a series copied out is retained
+                if let exact = table.series[position].snapshots, exact.isExact(for: table.series[position].history, now: now) {
+                    snapshots.append((table.keys[position], exact.windows))
+                } else {
+                    snapshots.append((table.keys[position], []))
+                    stale.append((position, table.keys[position], table.series[position].history))
+                }
+            }
         }
-        guard !computed.isEmpty else { return snapshots }
-        copies = [:]  // so that the table is not copied to keep them
-        series.withLockedValue { series in
-            for (key, exact) in computed { series[key]?.snapshots = exact }
+        guard !stale.isEmpty else { return snapshots }
+        let computed = stale.map { ExactSnapshots($0.history, windows: windows, now: now) }
+        for (series, exact) in zip(stale, computed) { snapshots[series.position].windows = exact.windows }
+        table.withLockedValue { table in
+            for (series, exact) in zip(stale, computed) {
+                // Where the series is now: a reload may have removed series meanwhile.
+                guard let position = table.positions[series.key] else { continue }
+                table.series[position].snapshots = exact
+            }
         }
         return snapshots
     }
 
     /// One series' snapshot of one window (empty when the series has no history).
     public func snapshot(_ key: SeriesKey, window: Duration, now: ProbeInstant = .now) -> WindowSnapshot {
-        let history = series.withLockedValue { $0[key]?.history }
+        let history = table.withLockedValue { $0[key]?.history }
         return history?.window(window, now: now) ?? WindowSnapshot()
     }
 
     /// The time to first token of a series' probes in the last `window`: seconds ago and value, oldest first.
     public func timeToFirstTokenTrail(_ key: SeriesKey, window: Duration, now: ProbeInstant = .now) -> [(age: Double, value: Double)] {
-        let history = series.withLockedValue { $0[key]?.history }
+        let history = table.withLockedValue { $0[key]?.history }
         return history?.timeToFirstTokenTrail(window, now: now) ?? []
     }
 }
