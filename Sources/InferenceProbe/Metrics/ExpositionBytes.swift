@@ -37,50 +37,72 @@ extension ByteBuffer {
         writeString(header)
     }
 
-    /// One sample line, `name{labels` + `closing` + value: `closing` ends the label set (`} `, or with one
-    /// more label, `,le="0.5"} `).
-    mutating func writeSampleLine(_ name: UnsafeRawBufferPointer, _ labels: UnsafeRawBufferPointer,
-                                  _ closing: UnsafeRawBufferPointer, _ value: UInt64) {
-        let length = name.count + 1 + labels.count + closing.count + 21
-        writeWithUnsafeMutableBytes(minimumWritableBytes: length) { target in
-            var at = Self.copyLineStart(name, labels, closing, to: target)
-            at += Self.copyDecimal(value, to: target.baseAddress! + at)
-            target[at] = UInt8(ascii: "\n")
-            return at + 1
+    /// Writes sample lines through `body`, into `room` bytes reserved for them at once (at least the lines'
+    /// `SampleLineCursor.room`): a row's lines take one look at the buffer's capacity, not one each.
+    mutating func writeSampleLines(room: Int, _ body: (inout SampleLineCursor) -> Void) {
+        writeWithUnsafeMutableBytes(minimumWritableBytes: room) { target in
+            var cursor = SampleLineCursor(target)
+            body(&cursor)
+            return cursor.written
         }
     }
+}
 
-    mutating func writeSampleLine(_ name: UnsafeRawBufferPointer, _ labels: UnsafeRawBufferPointer,
-                                  _ closing: UnsafeRawBufferPointer, _ value: Double) {
+/// Writes sample lines, `name{labels` + `closing` + value, one after another into bytes reserved for them
+/// (`ByteBuffer.writeSampleLines`): `closing` ends the label set (`} `, or with one more label,
+/// `,le="0.5"} `). A line that would not fit stops the process rather than write past the room.
+struct SampleLineCursor {
+    private let target: UnsafeMutableRawBufferPointer
+    private(set) var written = 0
+
+    /// What a line needs besides its name, label set and closing: `{`, the value (a `Double`'s text is at
+    /// most 24 bytes) and the newline.
+    static let valueRoom = 26
+
+    /// The room a line of these pieces needs at most.
+    static func room(_ name: UnsafeRawBufferPointer, _ labels: UnsafeRawBufferPointer, closing: Int) -> Int {
+        name.count + labels.count + closing + valueRoom
+    }
+
+    fileprivate init(_ target: UnsafeMutableRawBufferPointer) {
+        self.target = target
+    }
+
+    mutating func line(_ name: UnsafeRawBufferPointer, _ labels: UnsafeRawBufferPointer,
+                       _ closing: UnsafeRawBufferPointer, _ value: UInt64) {
+        start(name, labels, closing)
+        written += Self.copyDecimal(value, to: target.baseAddress! + written)
+        end()
+    }
+
+    mutating func line(_ name: UnsafeRawBufferPointer, _ labels: UnsafeRawBufferPointer,
+                       _ closing: UnsafeRawBufferPointer, _ value: Double) {
         if let whole = Self.wholeNumber(value) {
-            writeSampleLine(name, labels, closing, whole)
-            return
+            line(name, labels, closing, whole)
+        } else {
+            line(name, labels, closing, text: value.description)
         }
-        writeSampleLine(name, labels, closing, text: value.description)
     }
 
     /// A `Float` is written with its own shortest digits (at most 15 bytes: no allocation for its text).
-    mutating func writeSampleLine(_ name: UnsafeRawBufferPointer, _ labels: UnsafeRawBufferPointer,
-                                  _ closing: UnsafeRawBufferPointer, _ value: Float) {
+    mutating func line(_ name: UnsafeRawBufferPointer, _ labels: UnsafeRawBufferPointer,
+                       _ closing: UnsafeRawBufferPointer, _ value: Float) {
         if let whole = Self.wholeNumber(Double(value)) {
-            writeSampleLine(name, labels, closing, whole)
-            return
+            line(name, labels, closing, whole)
+        } else {
+            line(name, labels, closing, text: value.description)
         }
-        writeSampleLine(name, labels, closing, text: value.description)
     }
 
-    private mutating func writeSampleLine(_ name: UnsafeRawBufferPointer, _ labels: UnsafeRawBufferPointer,
-                                          _ closing: UnsafeRawBufferPointer, text: String) {
-        let length = name.count + 1 + labels.count + closing.count + text.utf8.count + 1
-        writeWithUnsafeMutableBytes(minimumWritableBytes: length) { target in
-            var at = Self.copyLineStart(name, labels, closing, to: target)
-            for byte in text.utf8 {
-                target[at] = byte
-                at += 1
-            }
-            target[at] = UInt8(ascii: "\n")
-            return at + 1
+    private mutating func line(_ name: UnsafeRawBufferPointer, _ labels: UnsafeRawBufferPointer,
+                               _ closing: UnsafeRawBufferPointer, text: String) {
+        precondition(text.utf8.count <= Self.valueRoom - 2, "a sample value longer than a Double's text")
+        start(name, labels, closing)
+        for byte in text.utf8 {
+            target[written] = byte
+            written += 1
         }
+        end()
     }
 
     /// Whole numbers are written without a fraction, others as Swift describes a `Double` (as swift-prometheus does).
@@ -88,19 +110,25 @@ extension ByteBuffer {
         value >= 0 && value < 1e15 && value == value.rounded(.towardZero) ? UInt64(value) : nil
     }
 
-    /// Copies `name{labels` + `closing` to the start of `target`; returns the bytes written.
-    private static func copyLineStart(_ name: UnsafeRawBufferPointer, _ labels: UnsafeRawBufferPointer,
-                                      _ closing: UnsafeRawBufferPointer, to target: UnsafeMutableRawBufferPointer) -> Int {
+    /// Copies `name{labels` + `closing`, after checking that the line fits.
+    private mutating func start(_ name: UnsafeRawBufferPointer, _ labels: UnsafeRawBufferPointer,
+                                _ closing: UnsafeRawBufferPointer) {
+        precondition(written + Self.room(name, labels, closing: closing.count) <= target.count,
+                     "sample lines written past the room reserved for them")
         let base = target.baseAddress!
-        var at = 0
-        if let source = name.baseAddress { memcpy(base, source, name.count) }
-        at += name.count
-        target[at] = UInt8(ascii: "{")
-        at += 1
-        if let source = labels.baseAddress { memcpy(base + at, source, labels.count) }
-        at += labels.count
-        if let source = closing.baseAddress { memcpy(base + at, source, closing.count) }
-        return at + closing.count
+        if let source = name.baseAddress { memcpy(base + written, source, name.count) }
+        written += name.count
+        target[written] = UInt8(ascii: "{")
+        written += 1
+        if let source = labels.baseAddress { memcpy(base + written, source, labels.count) }
+        written += labels.count
+        if let source = closing.baseAddress { memcpy(base + written, source, closing.count) }
+        written += closing.count
+    }
+
+    private mutating func end() {
+        target[written] = UInt8(ascii: "\n")
+        written += 1
     }
 
     /// Writes `value` in decimal at `target` (room for 20 digits); returns the digits written.
@@ -140,6 +168,10 @@ func familyParts(_ family: FamilyName, type: String, rows: Int, linesPerRow: Int
     }
 }
 
+/// The longest closing of a label set a family of gauges or counters may give (`,window="5m",stat="p50"} `
+/// is 26 bytes): room is reserved for each row's lines with closings this long.
+let longestClosing = 128
+
 /// One family of gauges or counters, in parts, with a row for each label set of `labels` (or, given `rows`,
 /// a row for each of its numbers, written with that label set): for each row the lines `samples(row, line)`
 /// gives through `line(closing, value)`, where `closing` ends the row's label set (`} `, or with one more
@@ -164,11 +196,13 @@ func familyParts(
         labels.withUnsafeSets { sets in
             for row in range {
                 let set = sets[labelSetOfRow?[row] ?? row]
-                samples(row) { closing, value in
-                    if singlePrecision {
-                        buffer.writeSampleLine(name[0], set, closing, Float(value))
-                    } else {
-                        buffer.writeSampleLine(name[0], set, closing, value)
+                buffer.writeSampleLines(room: linesPerRow * SampleLineCursor.room(name[0], set, closing: longestClosing)) { lines in
+                    samples(row) { closing, value in
+                        if singlePrecision {
+                            lines.line(name[0], set, closing, Float(value))
+                        } else {
+                            lines.line(name[0], set, closing, value)
+                        }
                     }
                 }
             }

@@ -82,11 +82,17 @@ final class OutcomeCounters: Sendable {
                        _ members: ArraySlice<Int>, into buffer: inout ByteBuffer) {
         let pieces = rendered[number]
         let name = pieces[0]
+        // The room of a series' lines but their label sets: one line for each value.
+        let values = families[number].values.count
+        let room = (1...values).reduce(0) { $0 + SampleLineCursor.room(name, .init(start: nil, count: 0), closing: pieces[$1].count) }
         labels.withUnsafeSets { sets in
             for row in members {
                 let set = sets[row]
-                for (value, count) in rows[row].value[number].enumerated() where count > 0 || lines == .all {
-                    buffer.writeSampleLine(name, set, pieces[value + 1], count)
+                buffer.writeSampleLines(room: room + values * set.count) { cursor in
+                    for value in 0..<values {  // by index: the counts, iterated, were retained
+                        let count = rows[row].value[number][value]
+                        if count > 0 || lines == .all { cursor.line(name, set, pieces[value + 1], count) }
+                    }
                 }
             }
         }

@@ -90,16 +90,23 @@ final class SeriesHistograms: Sendable {
                        _ members: ArraySlice<Int>, into buffer: inout ByteBuffer) {
         let pieces = families[number].rendered
         let (bucketName, sumName, countName, close) = (pieces[0], pieces[1], pieces[2], pieces[3])
+        // The room of a series' lines but their label sets: every bucket line, the sum and the count.
+        let bounds = families[number].bounds.count
+        let room = (4..<(bounds + 5)).reduce(0) { $0 + SampleLineCursor.room(bucketName, .init(start: nil, count: 0), closing: pieces[$1].count) }
+            + SampleLineCursor.room(sumName, .init(start: nil, count: 0), closing: close.count)
+            + SampleLineCursor.room(countName, .init(start: nil, count: 0), closing: close.count)
         labels.withUnsafeSets { sets in
             for row in members {
                 let set = sets[row]
-                var cumulative: UInt64 = 0
-                for (bucket, count) in rows[row].value.counts[number].enumerated() {
-                    cumulative += count
-                    buffer.writeSampleLine(bucketName, set, pieces[bucket + 4], cumulative)
+                buffer.writeSampleLines(room: room + (bounds + 3) * set.count) { lines in
+                    var cumulative: UInt64 = 0
+                    for bucket in 0...bounds {  // by index: the counts, iterated, were retained
+                        cumulative += rows[row].value.counts[number][bucket]
+                        lines.line(bucketName, set, pieces[bucket + 4], cumulative)
+                    }
+                    lines.line(sumName, set, close, rows[row].value.sums[number])
+                    lines.line(countName, set, close, cumulative)
                 }
-                buffer.writeSampleLine(sumName, set, close, rows[row].value.sums[number])
-                buffer.writeSampleLine(countName, set, close, cumulative)
             }
         }
     }

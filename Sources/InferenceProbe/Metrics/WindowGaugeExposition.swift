@@ -14,9 +14,8 @@ enum WindowGaugeExposition {
     static func parts(_ snapshots: Snapshots, labelSets: SeriesLabelSets,
                       stats: [SampleSummary.Stat] = SampleSummary.Stat.allCases) -> [ExpositionPart] {
         guard !snapshots.isEmpty else { return [] }
-        // The windows, each with its closings: `,window="5m"} `, then `,window="5m",stat="p50"} ` for each statistic.
-        var windowNumbers: [Duration: Int] = [:]
-        var closings: [RenderedBytes] = []
+        // The windows, numbered in the order they come.
+        var windows: [Duration] = []
         var rows: [Row] = []
         // Each row's label set: the series' in `labelSets`, or rendered and added for a series without one.
         var labels = labelSets.sets
@@ -28,33 +27,36 @@ enum WindowGaugeExposition {
             let labelSet = labelSets.positions[key] ?? labels.count
             if labelSet == labels.count { labels.append(exposedLabelBytes(key.labels)) }
             for (window, snapshot) in snapshots[series].windows {
-                let number = windowNumbers[window] ?? closings.count
-                if number == closings.count {
-                    windowNumbers[window] = number
-                    let label = ",window=\"\(WindowedStatistics.label(window))\""
-                    closings.append(RenderedBytes([label + "} "] + stats.map { label + ",stat=\"\($0.rawValue)\"} " }))
-                }
+                let number = windows.firstIndex(of: window) ?? windows.count
+                if number == windows.count { windows.append(window) }
                 rows.append(Row(snapshot: snapshot, window: number))
                 labelSetOfRow.append(labelSet)
             }
         }
+        // Each window's closings, one after another in one allocation: `,window="5m"} `, then
+        // `,window="5m",stat="p50"} ` for each statistic (closing `window * perWindow + 1 + stat`).
+        let perWindow = 1 + stats.count
+        let closings = RenderedBytes(windows.flatMap { window in
+            let label = ",window=\"\(WindowedStatistics.label(window))\""
+            return [label + "} "] + stats.map { label + ",stat=\"\($0.rawValue)\"} " }
+        })
         let counts = familyParts(FamilyName(M.windowProbes), type: "gauge", labels: labels, rows: labelSetOfRow) { [closings, rows] row, line in
-            line(closings[rows[row].window][0], Double(rows[row].snapshot.probes))
+            line(closings[rows[row].window * perWindow], Double(rows[row].snapshot.probes))
         } + familyParts(FamilyName(M.windowAvailability), type: "gauge", labels: labels, rows: labelSetOfRow) { [closings, rows] row, line in
-            if let availability = rows[row].snapshot.availability { line(closings[rows[row].window][0], availability) }
+            if let availability = rows[row].snapshot.availability { line(closings[rows[row].window * perWindow], availability) }
         }
         // Computed from the `Float` samples of `ProbeHistory`: written with their digits.
         return counts + M.windowFigures.flatMap { descriptor, figure in
             familyParts(FamilyName(descriptor), type: "gauge", labels: labels, rows: labelSetOfRow, linesPerRow: stats.count,
                         singlePrecision: true) { [closings, rows] row, line in
                 guard let summary = rows[row].snapshot[figure] else { return }
-                let closing = closings[rows[row].window]
-                for (number, stat) in stats.enumerated() { line(closing[number + 1], summary[stat]) }
+                let first = rows[row].window * perWindow + 1
+                for (number, stat) in stats.enumerated() { line(closings[first + number], summary[stat]) }
             }
         }
     }
 
-    /// A series' snapshot of one window (by its number in the closings).
+    /// A series' snapshot of one window (by its number).
     private struct Row {
         var snapshot: WindowSnapshot
         var window: Int
