@@ -11,7 +11,8 @@ enum GateGaugeExposition {
     /// The three families, in parts, from `statuses`.
     static func parts(_ statuses: [TargetGate.Status]) -> [ExpositionPart] {
         guard !statuses.isEmpty else { return [] }
-        let labels = LabelSets(statuses.map(\.labels))
+        var labels = LabelSets()
+        for status in statuses.indices { labels.append(statuses[status].exposedLabels) }
         let closing = RenderedBytes(["} "])
         let resources = RenderedBytes([",resource=\"requests\"} ", ",resource=\"tokens\"} "])
         return familyParts(FamilyName(M.backoffRemaining), type: "gauge", labels: labels, closing: closing) { statuses[$0].backoffRemaining }

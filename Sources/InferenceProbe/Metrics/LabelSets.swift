@@ -6,13 +6,6 @@ struct LabelSets: Sendable {
     /// Where each set ends in `bytes`.
     private var ends: [Int] = []
 
-    init() {}
-
-    /// The sets of `labels`, rendered.
-    init(_ labels: some Sequence<[(String, String)]>) {
-        for set in labels { append(exposedLabelBytes(set)) }
-    }
-
     var count: Int { ends.count }
 
     /// Adds a rendered set as the last one.

@@ -129,7 +129,10 @@ public final class ProbeMetrics: Sendable {
             parts += outcomes.parts()
             parts += values.parts()
             parts += seriesHistograms.parts()
-            if let gates { parts += GateGaugeExposition.parts(gates.all().map { $0.status() }) }
+            if let gates {
+                let (now, date) = (ContinuousClock.now, Date())
+                parts += GateGaugeExposition.parts(gates.all().map { $0.status(now: now, date: date) })
+            }
             if let statistics {
                 parts += WindowGaugeExposition.parts(statistics.snapshots(), labelSets: values.labelSets(), stats: windowGauges)
             }

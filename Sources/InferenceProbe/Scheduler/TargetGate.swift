@@ -34,6 +34,8 @@ public final class TargetGate: Sendable {
     public struct Status: Sendable {
         /// `target`, `model` and `api`.
         public var labels: [(String, String)]
+        /// `labels` rendered for the text exposition (once per gate, not at every scrape).
+        var exposedLabels: [UInt8]
         public var backoffRemaining: Double
         public var spentToday: Double
         public var budgetExhausted: Bool
@@ -51,11 +53,13 @@ public final class TargetGate: Sendable {
         var budget: Double?
         var priced: Bool
         var labels: [(String, String)]
+        var exposedLabels: [UInt8]
 
         init(_ target: TargetConfig) {
             (interval, maxBackoff, budget) = (target.interval, target.settings.maxBackoff, target.dailyBudget)
             priced = target.pricing != nil
             labels = [("target", target.name), ("model", target.model), ("api", target.api)]
+            exposedLabels = exposedLabelBytes(labels)
         }
     }
 
@@ -130,11 +134,11 @@ public final class TargetGate: Sendable {
     }
 
     public func status(now: ContinuousClock.Instant = .now, date: Date = Date()) -> Status {
-        let (labels, priced, hasBudget) = settings.withLock { ($0.labels, $0.priced, $0.budget != nil) }
+        let (labels, exposedLabels, priced, hasBudget) = settings.withLock { ($0.labels, $0.exposedLabels, $0.priced, $0.budget != nil) }
         return state.withLock { state in
             Self.rollOver(&state, to: date)
             let remaining = state.pausedUntil.map { max(0, now.duration(to: $0).seconds) } ?? 0
-            return Status(labels: labels, backoffRemaining: remaining, spentToday: state.spentToday,
+            return Status(labels: labels, exposedLabels: exposedLabels, backoffRemaining: remaining, spentToday: state.spentToday,
                           budgetExhausted: state.budgetExhausted, priced: priced, hasBudget: hasBudget,
                           remainingRequests: state.remainingRequests, remainingTokens: state.remainingTokens)
         }
