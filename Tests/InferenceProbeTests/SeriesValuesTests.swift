@@ -71,3 +71,30 @@ struct SeriesValuesTests {
                                                #"inference_probe_output_tokens_total{target="u",model="m",api="responses",transport="http"}"#])
     }
 }
+
+/// The sidecar's label sets, one after another in one buffer: each set is found by its number through
+/// additions and removals, copied or lent.
+@Suite("Label sets")
+struct LabelSetsTests {
+    @Test func setsStayFoundThroughRemovals() {
+        var sets = LabelSets()
+        let texts = [#"target="a""#, "", #"target="ccc",model="m""#, #"target="d""#, #"target="e\"""#]
+        for text in texts { sets.append(Array(text.utf8)) }
+        func contents(_ sets: LabelSets) -> [String] {
+            let copied = (0..<sets.count).map { String(decoding: sets[$0], as: UTF8.self) }
+            let lent = sets.withUnsafeSets { lent in (0..<sets.count).map { String(decoding: lent[$0], as: UTF8.self) } }
+            #expect(copied == lent)
+            return copied
+        }
+        #expect(contents(sets) == texts)
+        var shrunk = sets
+        shrunk.remove(at: 2)
+        #expect(contents(shrunk) == [texts[0], texts[1], texts[3], texts[4]])
+        shrunk.remove(at: 0)
+        shrunk.remove(at: shrunk.count - 1)
+        #expect(contents(shrunk) == [texts[1], texts[3]])
+        shrunk.append(Array("x".utf8))
+        #expect(contents(shrunk) == [texts[1], texts[3], "x"])
+        #expect(contents(sets) == texts, "a copy keeps its own sets")
+    }
+}

@@ -98,6 +98,49 @@ struct WindowStatisticsTests {
         try expectExact(at: 671, probes: [0, 0])
     }
 
+    /// A reload drops series from the statistics and from the sidecar's own tables, whose label sets shift
+    /// down: every window gauge left must still carry its own series' labels and figures, and a dropped
+    /// series that comes back starts a new history.
+    @Test func windowGaugesKeepTheirSeriesThroughAReload() throws {
+        let statistics = WindowedStatistics(windows: [.seconds(300)])
+        let metrics = ProbeMetrics(statistics: statistics, windowGauges: [.mean])
+        let keys = ["a", "b", "c"].map { SeriesKey(target: $0, model: "m", transport: "http_sse") }
+        let now = ContinuousClock.now
+        func probe(_ key: SeriesKey, ttft: Double, times: Int) {
+            for _ in 0..<times {
+                var probe = result(ttft: ttft, at: now)
+                probe.key = key
+                metrics.record(probe, ProbeMeasurement(probe))
+                statistics.record(probe, ProbeMeasurement(probe), at: now)
+            }
+        }
+        for key in keys { metrics.register(key) }
+        // Probed in another order than registered: the statistics keep their series in a different order.
+        probe(keys[2], ttft: 0.3, times: 3)
+        probe(keys[1], ttft: 0.2, times: 2)
+        probe(keys[0], ttft: 0.1, times: 1)
+        func gauges(_ name: String) -> [String: Double] {
+            var found: [String: Double] = [:]
+            for line in String(buffer: metrics.exposition()).split(separator: "\n") where line.hasPrefix(name + "{") {
+                let target = line.split(separator: "\"")[1]
+                found[String(target)] = Double(line.split(separator: " ").last!)
+            }
+            return found
+        }
+        let ttft = "inference_probe_window_time_to_first_token_seconds"
+        #expect(gauges("inference_probe_window_probes") == ["a": 1, "b": 2, "c": 3])
+        metrics.replace(keys, with: [keys[1], keys[2]]) { statistics.keep(only: [keys[1], keys[2]]) }
+        #expect(gauges("inference_probe_window_probes") == ["b": 2, "c": 3])
+        let figures = gauges(ttft)
+        #expect(figures.keys.sorted() == ["b", "c"])
+        #expect(abs((figures["b"] ?? 0) - 0.2) < 1e-6 && abs((figures["c"] ?? 0) - 0.3) < 1e-6)
+        probe(keys[2], ttft: 0.3, times: 1)
+        metrics.replace([keys[1], keys[2]], with: keys)
+        probe(keys[0], ttft: 0.4, times: 1)
+        #expect(gauges("inference_probe_window_probes") == ["a": 1, "b": 2, "c": 4])
+        #expect(abs((gauges(ttft)["a"] ?? 0) - 0.4) < 1e-6, "a's history began again")
+    }
+
     /// The HTML page escapes what targets say (a failure detail is a server's text).
     @Test func statusPageEscapesAndHasATablePerTarget() {
         let board = ProbeStatusBoard(keys: [key, SeriesKey(target: "t", model: "m", transport: "websocket")])
