@@ -59,9 +59,9 @@ struct SampleLineCursor {
     /// most 24 bytes) and the newline.
     static let valueRoom = 26
 
-    /// The room a line of these pieces needs at most.
-    static func room(_ name: UnsafeRawBufferPointer, _ labels: UnsafeRawBufferPointer, closing: Int) -> Int {
-        name.count + labels.count + closing + valueRoom
+    /// The room a line needs at most, with a name, label set and closing of these lengths.
+    static func room(name: Int, labels: Int, closing: Int) -> Int {
+        name + labels + closing + valueRoom
     }
 
     fileprivate init(_ target: UnsafeMutableRawBufferPointer) {
@@ -113,7 +113,7 @@ struct SampleLineCursor {
     /// Copies `name{labels` + `closing`, after checking that the line fits.
     private mutating func start(_ name: UnsafeRawBufferPointer, _ labels: UnsafeRawBufferPointer,
                                 _ closing: UnsafeRawBufferPointer) {
-        precondition(written + Self.room(name, labels, closing: closing.count) <= target.count,
+        precondition(written + Self.room(name: name.count, labels: labels.count, closing: closing.count) <= target.count,
                      "sample lines written past the room reserved for them")
         let base = target.baseAddress!
         if let source = name.baseAddress { memcpy(base + written, source, name.count) }
@@ -175,10 +175,9 @@ let longestClosing = 128
 /// One family of gauges or counters, in parts, with a row for each label set of `labels` (or, given `rows`,
 /// a row for each of its numbers, written with that label set): for each row the lines `samples(row, line)`
 /// gives through `line(closing, value)`, where `closing` ends the row's label set (`} `, or with one more
-/// label, `,stat="p50"} `), at most `linesPerRow` of them. A family without any line
-/// has no part. Values of `singlePrecision` are written with a `Float`'s digits (figures computed from
-/// `Float` samples). Rows are passed by number: a row passed by value was copied, and its references
-/// retained, for every family.
+/// label, `,stat="p50"} `), at most `linesPerRow` of them. A family without any line has no part. Values of
+/// `singlePrecision` are written with a `Float`'s digits (figures computed from `Float` samples). Rows are
+/// passed by number: a row passed by value was copied, and its references retained, for every family.
 func familyParts(
     _ family: FamilyName, type: String, labels: LabelSets, rows labelSetOfRow: [Int]? = nil, linesPerRow: Int = 1,
     singlePrecision: Bool = false,
@@ -196,7 +195,8 @@ func familyParts(
         labels.withUnsafeSets { sets in
             for row in range {
                 let set = sets[labelSetOfRow?[row] ?? row]
-                buffer.writeSampleLines(room: linesPerRow * SampleLineCursor.room(name[0], set, closing: longestClosing)) { lines in
+                let room = SampleLineCursor.room(name: name[0].count, labels: set.count, closing: longestClosing)
+                buffer.writeSampleLines(room: linesPerRow * room) { lines in
                     samples(row) { closing, value in
                         if singlePrecision {
                             lines.line(name[0], set, closing, Float(value))

@@ -82,13 +82,14 @@ final class OutcomeCounters: Sendable {
                        _ members: ArraySlice<Int>, into buffer: inout ByteBuffer) {
         let pieces = rendered[number]
         let name = pieces[0]
-        // The room of a series' lines but their label sets: one line for each value.
+        // The room of a series' lines: one line for each value.
         let values = families[number].values.count
-        let room = (1...values).reduce(0) { $0 + SampleLineCursor.room(name, .init(start: nil, count: 0), closing: pieces[$1].count) }
+        let closings = pieces.pieces.dropFirst().reduce(0) { $0 + $1.count }
         labels.withUnsafeSets { sets in
             for row in members {
                 let set = sets[row]
-                buffer.writeSampleLines(room: room + values * set.count) { cursor in
+                let room = values * SampleLineCursor.room(name: name.count, labels: set.count, closing: 0) + closings
+                buffer.writeSampleLines(room: room) { cursor in
                     for value in 0..<values {  // by index: the counts, iterated, were retained
                         let count = rows[row].value[number][value]
                         if count > 0 || lines == .all { cursor.line(name, set, pieces[value + 1], count) }

@@ -92,9 +92,9 @@ final class SeriesHistograms: Sendable {
         let (bucketName, sumName, countName, close) = (pieces[0], pieces[1], pieces[2], pieces[3])
         // The room of a series' lines but their label sets: every bucket line, the sum and the count.
         let bounds = families[number].bounds.count
-        let room = (4..<(bounds + 5)).reduce(0) { $0 + SampleLineCursor.room(bucketName, .init(start: nil, count: 0), closing: pieces[$1].count) }
-            + SampleLineCursor.room(sumName, .init(start: nil, count: 0), closing: close.count)
-            + SampleLineCursor.room(countName, .init(start: nil, count: 0), closing: close.count)
+        let room = (4..<(bounds + 5)).reduce(0) { $0 + SampleLineCursor.room(name: bucketName.count, labels: 0, closing: pieces[$1].count) }
+            + SampleLineCursor.room(name: sumName.count, labels: 0, closing: close.count)
+            + SampleLineCursor.room(name: countName.count, labels: 0, closing: close.count)
         labels.withUnsafeSets { sets in
             for row in members {
                 let set = sets[row]
