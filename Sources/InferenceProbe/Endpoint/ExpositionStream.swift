@@ -4,8 +4,8 @@ import NIOCore
 
 /// Sends a scrape's exposition while it is written: the parts are written into a chunk until it holds
 /// `chunkFilled` bytes, and each chunk is converted to OpenMetrics and gzipped (when the scraper asked) and
-/// sent before the next is written. A fleet's exposition, tens of MB, is never in memory whole: the chunk being
-/// written and those the connection has not sent yet are (at most 4 MiB, `GuardedHTTP1Channel`).
+/// sent before the next is written. A fleet's exposition, tens of MB, is never in memory whole: three chunks
+/// are, the one being written and the two sent before it.
 struct ExpositionStream {
     /// 1 MiB: with 64 KiB chunks the plain scrape of 1,000 targets x 3 took a third longer (more writes, and
     /// as many waits for the socket to drain); with 1 MiB it is within noise of writing the whole exposition

@@ -14,7 +14,6 @@ struct GuardedHTTP1Channel: ServerChildChannel {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTP1Channel.Value> {
         channel.eventLoop.makeCompletedFuture {
             let sync = channel.pipeline.syncOperations
-            try channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: Self.writeBufferWaterMark)
             if let context = webConfig?.current().context {
                 try sync.addHandler(NIOSSLServerHandler(context: context))
             }
@@ -23,12 +22,6 @@ struct GuardedHTTP1Channel: ServerChildChannel {
             inner.setup(channel: channel, logger: logger)
         }
     }
-
-    /// A response may queue up to 4 MiB before its writer waits (NIO's default is 64 KiB): a scrape's
-    /// exposition is sent in 1 MiB chunks, and with the default the writer waited for the socket after every
-    /// chunk instead of writing the next while the last was sent (trimmed 1,000 x 3 scrape, whole response:
-    /// about 20 -> 18 ms).
-    static let writeBufferWaterMark = ChannelOptions.Types.WriteBufferWaterMark(low: 2 << 20, high: 4 << 20)
 
     func handle(value: HTTP1Channel.Value, logger: Logger) async {
         await inner.handle(value: value, logger: logger)
