@@ -32,9 +32,7 @@ public final class TargetGate: Sendable {
 
     /// What the metrics show of the gate.
     public struct Status: Sendable {
-        /// `target`, `model` and `api`.
-        public var labels: [(String, String)]
-        /// `labels` rendered for the text exposition (once per gate, not at every scrape).
+        /// `target`, `model` and `api`, rendered for the text exposition (once per gate, not at every scrape).
         var exposedLabels: [UInt8]
         public var backoffRemaining: Double
         public var spentToday: Double
@@ -52,14 +50,13 @@ public final class TargetGate: Sendable {
         var maxBackoff: Duration
         var budget: Double?
         var priced: Bool
-        var labels: [(String, String)]
+        /// `target`, `model` and `api`, rendered for the text exposition.
         var exposedLabels: [UInt8]
 
         init(_ target: TargetConfig) {
             (interval, maxBackoff, budget) = (target.interval, target.settings.maxBackoff, target.dailyBudget)
             priced = target.pricing != nil
-            labels = [("target", target.name), ("model", target.model), ("api", target.api)]
-            exposedLabels = exposedLabelBytes(labels)
+            exposedLabels = exposedLabelBytes([("target", target.name), ("model", target.model), ("api", target.api)])
         }
     }
 
@@ -134,11 +131,11 @@ public final class TargetGate: Sendable {
     }
 
     public func status(now: ContinuousClock.Instant = .now, date: Date = Date()) -> Status {
-        let (labels, exposedLabels, priced, hasBudget) = settings.withLock { ($0.labels, $0.exposedLabels, $0.priced, $0.budget != nil) }
+        let (exposedLabels, priced, hasBudget) = settings.withLock { ($0.exposedLabels, $0.priced, $0.budget != nil) }
         return state.withLock { state in
             Self.rollOver(&state, to: date)
             let remaining = state.pausedUntil.map { max(0, now.duration(to: $0).seconds) } ?? 0
-            return Status(labels: labels, exposedLabels: exposedLabels, backoffRemaining: remaining, spentToday: state.spentToday,
+            return Status(exposedLabels: exposedLabels, backoffRemaining: remaining, spentToday: state.spentToday,
                           budgetExhausted: state.budgetExhausted, priced: priced, hasBudget: hasBudget,
                           remainingRequests: state.remainingRequests, remainingTokens: state.remainingTokens)
         }
