@@ -9,13 +9,17 @@ let strict: [SwiftSetting] = [
 /// The release executable is linked to keep a sidecar's resident memory small: not position-independent
 /// (no 3 MB of relocations applied, and dirtied, at every start), exporting no symbols (the static
 /// standard library asks for `-export-dynamic`, a 1 MB dynamic symbol table nothing here looks up), by the
-/// toolchain's lld, and with the functions the sidecar runs laid out first (`link-order.txt`, written by
-/// `Benchmarks/link-order`), so that they share few pages. Idle RSS 34 -> 28 -> 22 MB; see README,
-/// Benchmarks. SwiftPM does not see the order file as an input: after changing it, delete the binary to relink.
+/// toolchain's lld, with the functions the sidecar runs laid out first (`link-order.txt`, written by
+/// `Benchmarks/link-order`), so that they share few pages, and the functions without a name in one place
+/// (`link-private-functions.ld`). The last two move single functions only when every module is compiled
+/// with a section per function: build with `--toolset deploy/release-toolset.json`. Idle RSS 34 -> 28 ->
+/// 22 -> 18 MB; see README, Benchmarks. SwiftPM does not see either file as an input: after changing one,
+/// delete the binary to relink.
 let releaseLinking: [LinkerSetting] = [
     .unsafeFlags(["-use-ld=lld", "-Xclang-linker", "-no-pie", "-Xlinker", "--no-export-dynamic",
                   "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/inference-probe/link-order.txt",
-                  "-Xlinker", "--no-warn-symbol-ordering"],
+                  "-Xlinker", "--no-warn-symbol-ordering",
+                  "-Xlinker", "--script=\(Context.packageDirectory)/Sources/inference-probe/link-private-functions.ld"],
                  .when(platforms: [.linux], configuration: .release)),
 ]
 
@@ -98,7 +102,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            exclude: ["link-order.txt"],
+            exclude: ["link-order.txt", "link-private-functions.ld"],
             swiftSettings: strict,
             linkerSettings: releaseLinking
         ),

@@ -68,3 +68,23 @@ def test_builds_use_the_committed_package_resolved():
     assert "COPY Package.swift Package.resolved" in dockerfile and "--force-resolved-versions" in dockerfile
     assert "swift build --force-resolved-versions" in (ROOT / "Tests" / "run").read_text()
     assert "--force-resolved-versions" in (ROOT / "Benchmarks" / "run").read_text()
+
+
+def test_release_builds_compile_a_section_per_function_and_the_image_has_every_file_the_link_reads():
+    """The release link orders single functions (Package.swift, releaseLinking) only when every module is
+    compiled with a section per function: the image and the benchmark build with the toolset that asks for
+    it, and the image copies it and the files the link reads (a missing one fails the link, not a test)."""
+    toolset = json.loads((DEPLOY / "release-toolset.json").read_text())
+    assert toolset["schemaVersion"] == "1.0"
+    assert toolset["swiftCompiler"]["extraCLIOptions"] == ["-Xfrontend", "-function-sections"]
+    for compiler in ("cCompiler", "cxxCompiler"):
+        assert "-ffunction-sections" in toolset[compiler]["extraCLIOptions"]
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert "COPY deploy/release-toolset.json" in dockerfile and "--toolset deploy/release-toolset.json" in dockerfile
+    assert 'os.path.join("deploy", "release-toolset.json")' in (ROOT / "Benchmarks" / "run").read_text()
+    read_by_link = re.findall(r"\\\(Context\.packageDirectory\)/([\w./-]+)", (ROOT / "Package.swift").read_text())
+    assert sorted(read_by_link) == ["Sources/inference-probe/link-order.txt",
+                                    "Sources/inference-probe/link-private-functions.ld"]
+    assert "COPY Sources ./Sources" in dockerfile
+    for path in read_by_link:
+        assert (ROOT / path).is_file(), path
