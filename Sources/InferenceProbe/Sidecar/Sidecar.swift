@@ -21,6 +21,7 @@ public struct Sidecar: Sendable {
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws {
         AllocatorTuning.returnLargeBuffersToTheSystem()
+        ProcessTimeZone.nameUTCAsGMT()
         let gates = TargetGates()
         let statistics = WindowedStatistics(windows: config.windows)
         let metrics = ProbeMetrics(gates: gates, statistics: statistics, histograms: config.histograms,
