@@ -11,10 +11,11 @@ let strict: [SwiftSetting] = [
 /// standard library asks for `-export-dynamic`, a 1 MB dynamic symbol table nothing here looks up), by the
 /// toolchain's lld, with the functions the sidecar runs laid out first (`link-order.txt`, written by
 /// `Benchmarks/link-order`), so that they share few pages, and the functions without a name in one place
-/// (`link-private-functions.ld`). The last two move single functions only when every module is compiled
-/// with a section per function: build with `--toolset deploy/release-toolset.json`. Idle RSS 34 -> 28 ->
-/// 22 -> 18 MB; see README, Benchmarks. SwiftPM does not see either file as an input: after changing one,
-/// delete the binary to relink.
+/// (`link-private-functions.ld`, which also puts the toolchain's code without a section per function after
+/// the rest). The last two move single functions only when every module is compiled with a section per
+/// function: build with `--toolset deploy/release-toolset.json`. Idle RSS 34 -> 28 -> 22 -> 18 MB; see
+/// README, Benchmarks. SwiftPM does not see either file as an input: after changing one, delete the binary
+/// to relink.
 let releaseLinking: [LinkerSetting] = [
     .unsafeFlags(["-use-ld=lld", "-Xclang-linker", "-no-pie", "-Xlinker", "--no-export-dynamic",
                   "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/inference-probe/link-order.txt",
