@@ -30,14 +30,12 @@ public enum ProcessTimeZone {
         switch localtime {
         case .missing: return true
         case .file: return false
-        case .link(let target):
-            let parts = target.split(separator: "zoneinfo/", omittingEmptySubsequences: false)
-            return parts.count > 1 && utcNames.contains(String(parts[parts.count - 1]))
+        case .link(let target): return utcNames.contains { target.hasSuffix("zoneinfo/" + $0) }
         }
     }
 
     /// tzdata's zones with offset 0 and no daylight saving time (`backward` links included).
-    static let utcNames: Set<String> = [
+    static let utcNames = [
         "UTC", "UCT", "Universal", "Zulu", "GMT", "GMT0", "GMT+0", "GMT-0", "Greenwich",
         "Etc/UTC", "Etc/UCT", "Etc/Universal", "Etc/Zulu", "Etc/GMT", "Etc/GMT0", "Etc/GMT+0", "Etc/GMT-0",
         "Etc/Greenwich",
