@@ -1,9 +1,7 @@
 import ArgumentParser
-import Foundation
 import InferenceProbe
 
 /// `inference-probe`: the sidecar (`run`, the default), `check-config`, `simulate` and `demo`.
-@main
 struct InferenceProbeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inference-probe",
@@ -12,11 +10,4 @@ struct InferenceProbeCommand: AsyncParsableCommand {
         subcommands: [RunCommand.self, CheckConfigCommand.self, SimulateCommand.self, DemoCommand.self, CompareCommand.self],
         defaultSubcommand: RunCommand.self
     )
-
-    /// Parses the command line completed from `INFERENCE_PROBE_*` environment variables.
-    static func main() async {
-        let arguments = EnvironmentFlags.apply(
-            to: Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
-        await main(arguments)
-    }
 }
