@@ -35,14 +35,19 @@ struct SeriesTable<Value: Sendable>: Sendable {
 
     /// Where each key's row is (and its label set in `labels`).
     mutating func positions() -> [SeriesKey: Int] {
-        let index = self.index ?? Dictionary(uniqueKeysWithValues: rows.enumerated().map { ($1.key, $0) })
+        let index = self.index ?? Self.index(of: rows)
         self.index = index
         return index
     }
 
+    /// Where each key's row is in `rows`, built anew (after a removal).
+    private static func index(of rows: [Row]) -> [SeriesKey: Int] {
+        Dictionary(uniqueKeysWithValues: rows.enumerated().map { ($1.key, $0) })
+    }
+
     private mutating func position(_ key: SeriesKey, adding make: () -> Value) -> Int {
         // Taken out of `self` so that adding to it does not copy it.
-        var index = self.index.take() ?? Dictionary(uniqueKeysWithValues: rows.enumerated().map { ($1.key, $0) })
+        var index = self.index.take() ?? Self.index(of: rows)
         defer { self.index = index }
         if let position = index[key] { return position }
         index[key] = rows.count
