@@ -13,14 +13,16 @@ let strict: [SwiftSetting] = [
 /// `Benchmarks/link-order`), so that they share few pages, and the functions without a name in one place
 /// (`link-private-functions.ld`, which also puts the toolchain's code without a section per function after
 /// the rest). The last two move single functions only when every module is compiled with a section per
-/// function: build with `--toolset deploy/release-toolset.json`. Idle RSS 34 -> 28 -> 22 -> 18 MB; see
-/// README, Benchmarks. SwiftPM does not see either file as an input: after changing one, delete the binary
-/// to relink.
+/// function: build with `--toolset deploy/release-toolset.json`. `link-static-libraries` holds linker
+/// scripts that make `-lstdc++`, `-lz` and `-lgcc_s` take the static archives, so that no shared libraries
+/// but glibc's are loaded. Idle RSS 34 -> 28 -> 22 -> 18 -> 14 MB; see README, Benchmarks. SwiftPM does
+/// not see these files as inputs: after changing one, delete the binary to relink.
 let releaseLinking: [LinkerSetting] = [
     .unsafeFlags(["-use-ld=lld", "-Xclang-linker", "-no-pie", "-Xlinker", "--no-export-dynamic",
                   "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/inference-probe/link-order.txt",
                   "-Xlinker", "--no-warn-symbol-ordering",
-                  "-Xlinker", "--script=\(Context.packageDirectory)/Sources/inference-probe/link-private-functions.ld"],
+                  "-Xlinker", "--script=\(Context.packageDirectory)/Sources/inference-probe/link-private-functions.ld",
+                  "-L", "\(Context.packageDirectory)/Sources/inference-probe/link-static-libraries"],
                  .when(platforms: [.linux], configuration: .release)),
 ]
 
@@ -103,7 +105,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            exclude: ["link-order.txt", "link-private-functions.ld"],
+            exclude: ["link-order.txt", "link-private-functions.ld", "link-static-libraries"],
             swiftSettings: strict,
             linkerSettings: releaseLinking
         ),

@@ -84,7 +84,25 @@ def test_release_builds_compile_a_section_per_function_and_the_image_has_every_f
     assert 'os.path.join("deploy", "release-toolset.json")' in (ROOT / "Benchmarks" / "run").read_text()
     read_by_link = re.findall(r"\\\(Context\.packageDirectory\)/([\w./-]+)", (ROOT / "Package.swift").read_text())
     assert sorted(read_by_link) == ["Sources/inference-probe/link-order.txt",
-                                    "Sources/inference-probe/link-private-functions.ld"]
+                                    "Sources/inference-probe/link-private-functions.ld",
+                                    "Sources/inference-probe/link-static-libraries"]
     assert "COPY Sources ./Sources" in dockerfile
     for path in read_by_link:
-        assert (ROOT / path).is_file(), path
+        assert (ROOT / path).exists(), path
+
+
+def test_the_release_link_takes_libstdcxx_zlib_and_libgcc_from_their_static_archives():
+    """The release link searches link-static-libraries first (Package.swift, releaseLinking): each file there
+    is a linker script named as the shared library it stands for, sending that -l to the static archive of
+    the same library, so that the sidecar loads no shared library but glibc's."""
+    folder = ROOT / "Sources" / "inference-probe" / "link-static-libraries"
+    scripts = {path.name: path.read_text() for path in folder.iterdir()}
+    assert sorted(scripts) == ["libgcc_s.so", "libstdc++.so", "libz.so"]
+    for name, text in scripts.items():
+        code = re.fullmatch(r"INPUT\(([^()]*)\)", re.sub(r"/\*.*?\*/", "", text, flags=re.S).strip())
+        assert code, (name, text)
+        archives = code[1].split()
+        assert archives and all(a.startswith("-l:lib") and a.endswith(".a") for a in archives), (name, archives)
+        scripts[name] = archives
+    assert scripts == {"libstdc++.so": ["-l:libstdc++.a"], "libz.so": ["-l:libz.a"],
+                       "libgcc_s.so": ["-l:libgcc_eh.a", "-l:libgcc.a"]}
