@@ -203,8 +203,10 @@ struct SidecarTests {
         #expect(backoff != nil && !(backoff!.hasSuffix(" 0")), "\(String(describing: backoff))")
         let healthy = try #require(board.first { $0.key.target == "healthy" }?.entry)
         #expect(healthy.probes >= 15 && healthy.failures == 0, "the healthy target keeps its pace: \(healthy.probes) probes")
-        let limitedEntry = try #require(board.first { $0.key.target == "limited" }?.entry)
-        #expect(limitedEntry.result.outcome == .rateLimited)
+        // The pause covers the target's transports together, so one of them may not have been probed yet.
+        let limitedEntries = board.filter { $0.key.target == "limited" }.compactMap(\.entry)
+        #expect(!limitedEntries.isEmpty && limitedEntries.allSatisfy { $0.result.outcome == .rateLimited },
+                "\(limitedEntries.map(\.result.outcome))")
     }
 
     /// Runs `promtool check metrics` (Debian package `prometheus`) on `exposition`.

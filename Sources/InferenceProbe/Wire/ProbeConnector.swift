@@ -113,9 +113,11 @@ struct ProbeConnector: Sendable {
         }
     }
 
-    /// Resolves the host on NIO's thread pool; the deadline wins over a hung resolver.
+    /// Resolves the host on NIO's thread pool; the deadline wins over a hung resolver. An IP address is
+    /// its own answer, taken on the loop: no lookup, and no hand-over to a pool thread and back.
     private func resolve(on eventLoop: any EventLoop, deadline: ProbeInstant) async throws(ProbeFailure) -> [SocketAddress] {
         let (host, port) = proxy.map { ($0.host, $0.port) } ?? (self.host, self.port)
+        if let address = try? SocketAddress(ipAddress: host, port: port) { return [address] }
         let resolved = eventLoop.makePromise(of: [SocketAddress].self)
         NIOThreadPool.singleton.runIfActive(eventLoop: eventLoop) {
             try HostResolver.resolve(host, port: port)
