@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdWebSocket
 import InferenceProbe
+import InferenceSimulator
 import Testing
 
 /// Targets that refuse, stall, reset or break the protocol must end as classified outcomes, on time.
@@ -118,7 +119,7 @@ struct MisbehavingTargetTests {
     }
 
     @Test func hugeWebSocketFrameIsOversize() async throws {
-        let result = try await withRunningApplication({ onListening in
+        let result = try await withRunningApplication(logger: quietLogger, { onListening in
             let router = Router(context: BasicWebSocketRequestContext.self)
             router.ws("v1/stream") { inbound, outbound, _ in
                 for try await _ in inbound.messages(maxSize: 1 << 20) {

@@ -82,7 +82,7 @@ struct TransportProbeTests {
 
     @Test func webSocketReconnectsAfterTheServerClosedTheConnection() async throws {
         // A server that answers one request per connection, then closes it.
-        let (first, second) = try await withRunningApplication({ onListening in
+        let (first, second) = try await withRunningApplication(logger: quietLogger, { onListening in
             let router = Router(context: BasicWebSocketRequestContext.self)
             router.ws("v1/stream") { inbound, outbound, _ in
                 for try await _ in inbound.messages(maxSize: 1 << 20) {

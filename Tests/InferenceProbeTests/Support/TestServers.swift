@@ -9,35 +9,9 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-import ServiceLifecycle
 
 /// A logger that prints nothing, for services started by tests.
 let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-
-/// Runs `app` on loopback for the duration of `body`, handing `body` the bound port.
-func withRunningApplication<T: Sendable>(
-    _ makeApp: (@escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol,
-    _ body: (Int) async throws -> T
-) async throws -> T {
-    let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-    let app = makeApp { continuation.yield($0) }
-    let group = ServiceGroup(configuration: .init(services: [app], logger: quietLogger))
-    return try await withThrowingTaskGroup(of: Void.self) { tasks in
-        tasks.addTask { try await group.run() }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw TestFailure("the application did not start") }
-        do {
-            let value = try await body(port)
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return value
-        } catch {
-            await group.triggerGracefulShutdown()
-            tasks.cancelAll()
-            throw error
-        }
-    }
-}
 
 /// Runs the simulator with `settings` on a free loopback port for the duration of `body`.
 func withSimulator<T: Sendable>(_ settings: SimulatorSettings, _ body: (Int) async throws -> T) async throws -> T {
@@ -141,8 +115,9 @@ private final class CannedReplyHandler: ChannelInboundHandler {
         if !replied, let record { record(String(buffer: unwrapInboundIn(data))) }
         guard let reply, !replied else { return }
         replied = true
+        let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: reply))).whenComplete { [close] _ in
-            if close { context.close(promise: nil) }
+            if close { channel.close(promise: nil) }
         }
     }
 }
