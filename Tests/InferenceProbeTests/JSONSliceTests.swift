@@ -56,6 +56,12 @@ struct JSONSliceTests {
         #expect(inner[0].members("c") == nil, "a number is not an object")
         // A key written with escapes is left to the full decoder.
         #expect(JSONSlice.document(Array(#"{"\u0061":1}"#.utf8))?.members("a") == nil)
+        // The only element of an array, for a chunk's one choice.
+        func only(_ text: String) -> JSONSlice?? { JSONSlice.document(Array(text.utf8))?.onlyElement() }
+        #expect(only("[]").map { $0 == nil } == true)
+        #expect(only(#"[ {"c":"d"} ]"#)??.members("c")?[0]?.string == "d")
+        #expect(only("[1,2]") == nil, "two elements")
+        #expect(only("{}") == nil, "not an array")
         // Nesting beyond the fast path's depth is refused, not recursed into.
         let deep = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
         #expect(JSONSlice.document(Array(deep.utf8)) == nil)
@@ -89,6 +95,14 @@ struct JSONSliceTests {
                 #expect(string == (try? JSONDecoder().decode(String.self, from: Data(bytes))), "\(text)")
             }
             if slice != nil { accepted += 1 }
+            // Reading an object's members in the same pass as checking it finds what the two steps find.
+            let keys = [0, 1, 2]
+            let onePass = JSONSlice.object(bytes, members: "k0", "k1", "k2")
+            let twoSteps = slice?.members("k0", "k1", "k2")
+            #expect((onePass == nil) == (twoSteps == nil), "\(text)")
+            if let onePass, let twoSteps {
+                #expect(keys.map { onePass[$0]?.range } == keys.map { twoSteps[$0]?.range }, "\(text)")
+            }
         }
         #expect(accepted > 1000, "the damage should leave many documents whole")
     }

@@ -110,7 +110,7 @@ enum DialectJSON {
     /// `type` and `delta` of a typed streaming event (Responses, Realtime, Anthropic Messages), read without
     /// `JSONDecoder`; nil when the text is not a well-formed object with a string `type`.
     static func typedEvent(_ data: [UInt8]) -> (type: String, delta: JSONSlice?)? {
-        guard let fields = JSONSlice.document(data)?.members("type", "delta"), let type = fields[0]?.string else { return nil }
+        guard let fields = JSONSlice.object(data, members: "type", "delta"), let type = fields[0]?.string else { return nil }
         return (type, fields[1])
     }
 

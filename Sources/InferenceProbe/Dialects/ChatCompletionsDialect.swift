@@ -86,11 +86,11 @@ public struct ChatCompletionsDialect: APIDialect {
     /// its text in a `delta` or a `message`, integer usage (the last chunk), no error. nil for anything
     /// else (several choices, errors, a member of another type), which is decoded in full.
     private static func quickRead(_ json: [UInt8]) -> StreamEvent? {
-        guard let fields = JSONSlice.document(json)?.members("choices", "usage", "error"), fields[2]?.isNull ?? true else { return nil }
+        guard let fields = JSONSlice.object(json, members: "choices", "usage", "error"), fields[2]?.isNull ?? true else { return nil }
         var text = ""
         if let choices = fields[0], !choices.isNull {
-            guard let list = choices.elements(), list.count <= 1 else { return nil }
-            if let choice = list.first {
+            guard let only = choices.onlyElement() else { return nil }
+            if let choice = only {
                 guard let parts = choice.members("delta", "message"), parts[0] == nil || parts[1] == nil else { return nil }
                 if let holder = parts[0] ?? parts[1], !holder.isNull {
                     guard let content = holder.members("content"), let read = DialectJSON.text(content[0]) else { return nil }
@@ -98,12 +98,12 @@ public struct ChatCompletionsDialect: APIDialect {
                 }
             }
         }
-        var usage: [JSONSlice?] = [nil, nil]
+        var usage: (input: JSONSlice?, output: JSONSlice?) = (nil, nil)
         if let reported = fields[1], !reported.isNull {
             guard let counts = reported.members("prompt_tokens", "completion_tokens") else { return nil }
-            usage = counts
+            usage = (counts[0], counts[1])
         }
-        guard let input = DialectJSON.count(usage[0]), let output = DialectJSON.count(usage[1]) else { return nil }
+        guard let input = DialectJSON.count(usage.input), let output = DialectJSON.count(usage.output) else { return nil }
         return StreamEvent(text: text, inputTokens: input, outputTokens: output)
     }
 }

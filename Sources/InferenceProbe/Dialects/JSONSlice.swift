@@ -2,7 +2,9 @@
 /// answers.
 ///
 /// `document(_:)` checks the whole text is one well-formed value in a single pass without building
-/// anything; `members(_:)`, `elements()` and `string` then read only the parts a probe's figures need. Where
+/// anything (`object(_:members:)` does so for an object and finds its members in the same pass);
+/// `members(_:)`, `onlyElement()`, `elements()` and `string` then read only the parts a probe's figures
+/// need, without allocating for what they find but the strings themselves. Where
 /// the text is not what the fast path expects (malformed, a key written with escapes, nesting deeper than
 /// `maxDepth`) they answer nil and the dialect falls back to `JSONDecoder`, which also words the error.
 struct JSONSlice {
@@ -26,20 +28,84 @@ struct JSONSlice {
         }
     }
 
-    /// The values of `keys` in this object, in the order asked (nil where a key is absent; the last of
-    /// duplicate keys wins), or nil when this is not an object or a key uses escapes.
-    func members(_ keys: StaticString...) -> [JSONSlice?]? {
-        bytes.withUnsafeBufferPointer { buffer -> [JSONSlice?]? in
-            var reader = Reader(buffer: buffer, offset: range.lowerBound)
-            var found = [JSONSlice?](repeating: nil, count: keys.count)
-            var escapedKey = false
-            let object = reader.walkObject(depth: 0) { key, value in
-                if buffer[key].contains(UInt8(ascii: "\\")) { escapedKey = true }
-                if let index = keys.firstIndex(where: { Self.equal(buffer, key, $0) }) {
-                    found[index] = JSONSlice(bytes: bytes, range: value)
-                }
+    /// The values `members` found, by the position of their key in the call. At most `capacity` keys,
+    /// kept in place: reading a streamed chunk allocates nothing for them.
+    struct Members {
+        static let capacity = 4
+        fileprivate let bytes: [UInt8]
+        fileprivate var ranges: (Range<Int>?, Range<Int>?, Range<Int>?, Range<Int>?) = (nil, nil, nil, nil)
+
+        /// The value of the call's key at `index`; nil when the object has no such member.
+        subscript(index: Int) -> JSONSlice? {
+            let range: Range<Int>?
+            switch index {
+            case 0: range = ranges.0
+            case 1: range = ranges.1
+            case 2: range = ranges.2
+            case 3: range = ranges.3
+            default: preconditionFailure("JSONSlice.Members holds \(Self.capacity) members")
             }
-            return object && !escapedKey ? found : nil
+            return range.map { JSONSlice(bytes: bytes, range: $0) }
+        }
+
+        fileprivate mutating func set(_ index: Int, _ range: Range<Int>) {
+            switch index {
+            case 0: ranges.0 = range
+            case 1: ranges.1 = range
+            case 2: ranges.2 = range
+            default: ranges.3 = range
+            }
+        }
+    }
+
+    /// The values of `keys` in the object `bytes` hold (whitespace around it allowed), as
+    /// `document(bytes)?.members(keys)` reads them but in one pass; nil when the text is not one
+    /// well-formed object or a key uses escapes.
+    static func object(_ bytes: [UInt8], members keys: StaticString...) -> Members? {
+        members(keys, in: bytes, at: nil)
+    }
+
+    /// The values of `keys` (at most `Members.capacity`) in this object, in the order asked (nil where a key
+    /// is absent; the last of duplicate keys wins), or nil when this is not an object or a key uses escapes.
+    func members(_ keys: StaticString...) -> Members? {
+        Self.members(keys, in: bytes, at: range.lowerBound)
+    }
+
+    /// The members of the object starting at `start`, or (`start` nil) of the document: then the object must
+    /// be all of `bytes` but whitespace.
+    private static func members(_ keys: [StaticString], in bytes: [UInt8], at start: Int?) -> Members? {
+        precondition(keys.count <= Members.capacity, "JSONSlice.Members holds \(Members.capacity) members")
+        var found = Members(bytes: bytes)
+        let valid = bytes.withUnsafeBufferPointer { buffer -> Bool in
+            var reader = Reader(buffer: buffer, offset: start ?? 0)
+            if start == nil { reader.skipWhitespace() }
+            var escapedKey = false
+            let object = reader.walkObject(depth: 0) { key, escaped, value in
+                if escaped { escapedKey = true }
+                if let index = keys.firstIndex(where: { Self.equal(buffer, key, $0) }) { found.set(index, value) }
+            }
+            guard object, !escapedKey else { return false }
+            if start == nil {
+                reader.skipWhitespace()
+                return reader.atEnd
+            }
+            return true
+        }
+        return valid ? found : nil
+    }
+
+    /// The only element of this array: `.some(nil)` when it is empty; nil when it is not an array or has more.
+    func onlyElement() -> JSONSlice?? {
+        bytes.withUnsafeBufferPointer { buffer -> JSONSlice?? in
+            var reader = Reader(buffer: buffer, offset: range.lowerBound)
+            var first: Range<Int>?
+            var count = 0
+            let array = reader.walkArray(depth: 0) { element in
+                count += 1
+                if first == nil { first = element }
+            }
+            guard array, count <= 1 else { return nil }
+            return .some(first.map { JSONSlice(bytes: bytes, range: $0) })
         }
     }
 
@@ -146,7 +212,7 @@ struct JSONSlice {
         mutating func skipValue(depth: Int) -> Bool {
             guard let byte = next, depth < JSONSlice.maxDepth else { return false }
             switch byte {
-            case UInt8(ascii: "{"): return walkObject(depth: depth) { _, _ in }
+            case UInt8(ascii: "{"): return walkObject(depth: depth) { _, _, _ in }
             case UInt8(ascii: "["): return walkArray(depth: depth) { _ in }
             case UInt8(ascii: "\""): return skipString()
             case UInt8(ascii: "t"): return skipLiteral("true")
@@ -156,9 +222,9 @@ struct JSONSlice {
             }
         }
 
-        /// Steps over the object here, handing `member` the range of each key's content and of its value;
-        /// false when the text is not one.
-        mutating func walkObject(depth: Int, _ member: (_ key: Range<Int>, _ value: Range<Int>) -> Void) -> Bool {
+        /// Steps over the object here, handing `member` the range of each key's content, whether the key
+        /// holds an escape, and the range of its value; false when the text is not one.
+        mutating func walkObject(depth: Int, _ member: (_ key: Range<Int>, _ escaped: Bool, _ value: Range<Int>) -> Void) -> Bool {
             guard take(UInt8(ascii: "{")) else { return false }
             skipWhitespace()
             if take(UInt8(ascii: "}")) { return true }
@@ -167,12 +233,13 @@ struct JSONSlice {
                 let keyStart = offset + 1
                 guard skipString() else { return false }
                 let key = keyStart..<(offset - 1)
+                let escaped = lastStringEscaped
                 skipWhitespace()
                 guard take(UInt8(ascii: ":")) else { return false }
                 skipWhitespace()
                 let start = offset
                 guard skipValue(depth: depth + 1) else { return false }
-                member(key, start..<offset)
+                member(key, escaped, start..<offset)
                 skipWhitespace()
             } while take(UInt8(ascii: ","))
             return take(UInt8(ascii: "}"))
@@ -193,34 +260,55 @@ struct JSONSlice {
             return take(UInt8(ascii: "]"))
         }
 
-        private mutating func skipString() -> Bool {
+        /// Whether the last string stepped over held an escape.
+        private(set) var lastStringEscaped = false
+
+        /// Steps over the string here. Most of a chunk's bytes are in strings: the loop keeps its index in a
+        /// register and leaves escapes to `skipEscape`.
+        mutating func skipString() -> Bool {
             guard take(UInt8(ascii: "\"")) else { return false }
-            while let byte = next {
-                offset += 1
-                switch byte {
-                case UInt8(ascii: "\""): return true
-                case UInt8(ascii: "\\"):
-                    guard let escape = next else { return false }
-                    offset += 1
-                    switch escape {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
-                         UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-                        continue
-                    case UInt8(ascii: "u"):
-                        // A surrogate must come as a high-low pair, as Foundation requires.
-                        guard let code = hex4() else { return false }
-                        if (0xDC00..<0xE000).contains(code) { return false }
-                        if (0xD800..<0xDC00).contains(code) {
-                            guard take(UInt8(ascii: "\\")), take(UInt8(ascii: "u")), let low = hex4(),
-                                  (0xDC00..<0xE000).contains(low) else { return false }
-                        }
-                    default: return false
-                    }
-                case 0..<0x20: return false
-                default: continue
+            lastStringEscaped = false
+            let buffer = self.buffer
+            var index = offset
+            while index < buffer.count {
+                let byte = buffer[index]
+                index += 1
+                if byte == UInt8(ascii: "\"") {
+                    offset = index
+                    return true
+                }
+                if byte == UInt8(ascii: "\\") {
+                    offset = index
+                    guard skipEscape() else { return false }
+                    lastStringEscaped = true
+                    index = offset
+                } else if byte < 0x20 {
+                    return false
                 }
             }
             return false
+        }
+
+        /// Steps over the escape after a backslash; false when it is not a valid one.
+        private mutating func skipEscape() -> Bool {
+            guard let escape = next else { return false }
+            offset += 1
+            switch escape {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
+                 UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                return true
+            case UInt8(ascii: "u"):
+                // A surrogate must come as a high-low pair, as Foundation requires.
+                guard let code = hex4() else { return false }
+                if (0xDC00..<0xE000).contains(code) { return false }
+                if (0xD800..<0xDC00).contains(code) {
+                    guard take(UInt8(ascii: "\\")), take(UInt8(ascii: "u")), let low = hex4(),
+                          (0xDC00..<0xE000).contains(low) else { return false }
+                }
+                return true
+            default:
+                return false
+            }
         }
 
         private mutating func hex4() -> UInt32? {
