@@ -57,7 +57,7 @@ public enum MetricsEndpoint {
             if query["debug"] == "true" {
                 return text(Array(OnDemandExposition.debug(reports, target: String(query["target"] ?? "")).utf8))
             }
-            return text(Array(OnDemandExposition.render(reports).utf8), contentType: OnDemandExposition.contentType)
+            return text(OnDemandExposition.render(reports), contentType: OnDemandExposition.contentType)
         }
         let reload: @Sendable (Request, BasicRequestContext) async -> Response = { _, _ in
             guard options.lifecycle else {

@@ -16,12 +16,8 @@ extension StringProtocol {
     }
 }
 
-/// Labels as the text exposition writes them inside braces: `name="value",...`, values escaped.
-func exposedLabels(_ labels: [(String, String)]) -> String {
-    String(decoding: exposedLabelBytes(labels), as: UTF8.self)
-}
-
-/// `exposedLabels` as bytes, escaped byte by byte (a fleet's scrape renders thousands of label sets).
+/// Labels as the text exposition writes them inside braces, `name="value",...`, values escaped byte by
+/// byte (a fleet's scrape renders thousands of label sets).
 func exposedLabelBytes(_ labels: [(String, String)]) -> [UInt8] {
     var bytes: [UInt8] = []
     bytes.reserveCapacity(labels.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 })

@@ -7,44 +7,55 @@ import Foundation
 public enum OnDemandExposition {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
+    /// One metric family: its samples' lines, written as they are added.
     private struct Family {
-        var name: String
-        var help: String
-        var samples: [(labels: [(String, String)], value: Double)] = []
+        let name: String
+        let help: String
+        var lines: [UInt8] = []
     }
 
-    public static func render(_ reports: [OnDemandProber.Report]) -> String {
-        var families: [String: Family] = [:]
-        var order: [String] = []
-        func add(_ name: String, _ help: String, _ labels: [(String, String)], _ value: Double?) {
+    /// The text exposition of `reports`: each family once, with its samples in the order of the reports.
+    public static func render(_ reports: [OnDemandProber.Report]) -> [UInt8] {
+        var families: [Family] = []
+        /// A sample: `labels` are the report's, written once per report; `extra`, a label of this sample's own.
+        func add(_ name: String, _ help: String, _ labels: [UInt8], _ value: Double?, label extra: (String, String)? = nil) {
             guard let value else { return }
-            if families[name] == nil {
-                families[name] = Family(name: name, help: help)
-                order.append(name)
+            let index = families.firstIndex { $0.name == name } ?? {
+                families.append(Family(name: name, help: help))
+                return families.count - 1
+            }()
+            families[index].lines.append(contentsOf: name.utf8)
+            families[index].lines.append(UInt8(ascii: "{"))
+            families[index].lines.append(contentsOf: labels)
+            if let extra {
+                families[index].lines.append(UInt8(ascii: ","))
+                families[index].lines.append(contentsOf: exposedLabelBytes([extra]))
             }
-            families[name]!.samples.append((labels, value))
+            families[index].lines.append(contentsOf: "} ".utf8)
+            families[index].lines.append(contentsOf: format(value).utf8)
+            families[index].lines.append(UInt8(ascii: "\n"))
         }
         for report in reports {
             let key = report.key
-            let labels = [("model", key.model), ("api", key.api), ("transport", key.transport)]
+            let labels = exposedLabelBytes([("model", key.model), ("api", key.api), ("transport", key.transport)])
             switch report {
             case .skipped(_, let reason):
                 add("probe_success", "1 if the probe succeeded, 0 otherwise.", labels, 0)
                 add("probe_inference_skipped", "1 when the probe was not sent, by reason: the target is paused.",
-                    labels + [("reason", reason.rawValue)], 1)
+                    labels, 1, label: ("reason", reason.rawValue))
             case .probed(let result):
                 let m = ProbeMeasurement(result)
                 let t = result.timeline
                 add("probe_success", "1 if the probe succeeded, 0 otherwise.", labels, result.outcome == .success ? 1 : 0)
                 add("probe_duration_seconds", "Wall time of the whole probe, connection included.", labels,
                     t.ended.map { $0.seconds(since: t.started) })
-                add("probe_inference_outcome", "1 for the outcome of the probe.", labels + [("outcome", result.outcome.rawValue)], 1)
+                add("probe_inference_outcome", "1 for the outcome of the probe.", labels, 1, label: ("outcome", result.outcome.rawValue))
                 if let status = result.httpStatus {
                     add("probe_inference_http_status_code", "HTTP status of the response.", labels, Double(status))
                 }
                 for phase in m.connectionPhases {
                     add("probe_inference_connection_phase_seconds", "Duration of each connection phase.",
-                        labels + [("phase", phase.name)], phase.seconds)
+                        labels, phase.seconds, label: ("phase", phase.name))
                 }
                 add("probe_inference_time_to_first_byte_seconds", "Request start to the first response byte.", labels, m.timeToFirstByte)
                 add("probe_inference_time_to_first_token_seconds", "Request start to the first chunk of output text.",
@@ -57,13 +68,11 @@ public enum OnDemandExposition {
                 add("probe_inference_output_tokens_per_second", "Generation speed of the answer.", labels, m.outputTokensPerSecond)
             }
         }
-        var text = ""
-        for name in order {
-            let family = families[name]!
-            text += "# HELP \(name) \(family.help)\n# TYPE \(name) gauge\n"
-            for sample in family.samples {
-                text += "\(name){\(exposedLabels(sample.labels))} \(format(sample.value))\n"
-            }
+        var text: [UInt8] = []
+        text.reserveCapacity(families.reduce(0) { $0 + $1.lines.count + 2 * $1.name.utf8.count + $1.help.utf8.count + 24 })
+        for family in families {
+            text.append(contentsOf: "# HELP \(family.name) \(family.help)\n# TYPE \(family.name) gauge\n".utf8)
+            text.append(contentsOf: family.lines)
         }
         return text
     }
@@ -103,7 +112,7 @@ public enum OnDemandExposition {
                 text += "\n\n"
             }
         }
-        return text + "Metrics:\n" + render(reports)
+        return text + "Metrics:\n" + String(decoding: render(reports), as: UTF8.self)
     }
 
     private static func format(_ value: Double) -> String {
