@@ -71,7 +71,14 @@ public enum OnDemandExposition {
         var text: [UInt8] = []
         text.reserveCapacity(families.reduce(0) { $0 + $1.lines.count + 2 * $1.name.utf8.count + $1.help.utf8.count + 24 })
         for family in families {
-            text.append(contentsOf: "# HELP \(family.name) \(family.help)\n# TYPE \(family.name) gauge\n".utf8)
+            // Appended piece by piece: an interpolated String is built by as many String appends, each dear.
+            text.append(contentsOf: "# HELP ".utf8)
+            text.append(contentsOf: family.name.utf8)
+            text.append(UInt8(ascii: " "))
+            text.append(contentsOf: family.help.utf8)
+            text.append(contentsOf: "\n# TYPE ".utf8)
+            text.append(contentsOf: family.name.utf8)
+            text.append(contentsOf: " gauge\n".utf8)
             text.append(contentsOf: family.lines)
         }
         return text
