@@ -4,7 +4,7 @@
 /// `document(_:)` checks the whole text is one well-formed value in a single pass without building
 /// anything (`object(_:members:)` does so for an object and finds its members in the same pass);
 /// `members(_:)`, `onlyElement()`, `elements()` and `string` then read only the parts a probe's figures
-/// need, without allocating for what they find but the strings themselves. Where
+/// need (`members` and `onlyElement` allocate nothing to hold what they find). Where
 /// the text is not what the fast path expects (malformed, a key written with escapes, nesting deeper than
 /// `maxDepth`) they answer nil and the dialect falls back to `JSONDecoder`, which also words the error.
 struct JSONSlice {
@@ -265,7 +265,7 @@ struct JSONSlice {
 
         /// Steps over the string here. Most of a chunk's bytes are in strings: the loop keeps its index in a
         /// register and leaves escapes to `skipEscape`.
-        mutating func skipString() -> Bool {
+        private mutating func skipString() -> Bool {
             guard take(UInt8(ascii: "\"")) else { return false }
             lastStringEscaped = false
             let buffer = self.buffer
